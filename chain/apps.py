@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChainConfig(AppConfig):
+    name = "chain"
+    default_auto_field = "django.db.models.BigAutoField"

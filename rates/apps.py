@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RatesConfig(AppConfig):
+    name = "rates"
+    default_auto_field = "django.db.models.BigAutoField"
