@@ -56,7 +56,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "merchants.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
 
 TEMPLATES = [
     {

@@ -1,8 +1,28 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider.views import AuthorizationView
+
+from invoices.api import InvoiceApi, InvoiceSearchApi, MerchantInvoicesApi
+from merchants.api import MerchantApi, UserApi
+from merchants.oauth_views import GoCoinTokenView
+
+api_v1 = [
+    path("oauth/token", GoCoinTokenView.as_view(), name="oauth-token"),
+    path("oauth/authorize", AuthorizationView.as_view(), name="oauth-authorize"),
+    path("user", UserApi.as_view(), name="user"),
+    path("merchants/<str:merchant_id>", MerchantApi.as_view(), name="merchant"),
+    path("merchants/<str:merchant_id>/invoices", MerchantInvoicesApi.as_view(), name="merchant-invoices"),
+    path("invoices/search", InvoiceSearchApi.as_view(), name="invoice-search"),
+    path("invoices/<str:invoice_id>", InvoiceApi.as_view(), name="invoice"),
+]
 
 urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("auth", AuthorizationView.as_view(), name="oauth-authorize-dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,204 @@
+import secrets
+import string
+import uuid
+
+from django.db import models
+
+_UID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_uid() -> str:
+    return "".join(secrets.choice(_UID_ALPHABET) for _ in range(12))
+
+
+class Status(models.TextChoices):
+    BILLED = "billed"
+    UNPAID = "unpaid"
+    UNDERPAID = "underpaid"
+    PAID = "paid"
+    READY_TO_SHIP = "ready_to_ship"
+    FULFILLED = "fulfilled"
+    MERCHANT_REVIEW = "merchant_review"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+    REFUNDED = "refunded"
+
+
+class InvoiceType(models.TextChoices):
+    INVOICE = "invoice"
+    BILL = "bill"
+
+
+class Flavour(models.TextChoices):
+    GOCOIN = "gocoin"
+    ANYPAY = "anypay"
+
+
+# Text fields a client may submit and gets back exactly as sent (plugins sign them); null means "not sent".
+ECHOED_TEXT_FIELDS = (
+    "notification_level", "callback_url", "redirect_url", "order_id", "refund_address",
+    "item_name", "item_sku", "item_description", "physical",
+    "customer_name", "customer_address_1", "customer_address_2", "customer_city", "customer_region",
+    "customer_country", "customer_postal_code", "customer_email", "customer_phone",
+    "customer_contact", "send_to_customer",
+    "user_defined_1", "user_defined_2", "user_defined_3", "user_defined_4",
+    "user_defined_5", "user_defined_6", "user_defined_7", "user_defined_8", "data",
+)
+
+
+class Invoice(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    uid = models.CharField(max_length=16, unique=True, default=new_uid, editable=False)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="invoices")
+    type = models.CharField(max_length=8, choices=InvoiceType.choices, default=InvoiceType.INVOICE)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    flavour = models.CharField(max_length=8, choices=Flavour.choices, default=Flavour.GOCOIN)
+
+    base_price = models.DecimalField(max_digits=30, decimal_places=8)
+    base_price_text = models.CharField(max_length=64)
+    base_price_currency = models.CharField(max_length=8)
+    price_currency = models.CharField(max_length=8, null=True, blank=True)
+    price_base_units = models.BigIntegerField(null=True, blank=True)
+    valid_bill_payment_currencies = models.JSONField(null=True, blank=True)
+
+    spot_rate = models.DecimalField(max_digits=40, decimal_places=18, null=True, blank=True)
+    inverse_spot_rate = models.DecimalField(max_digits=40, decimal_places=18, null=True, blank=True)
+    usd_spot_rate = models.DecimalField(max_digits=40, decimal_places=18, null=True, blank=True)
+    rate_sources = models.JSONField(default=list, blank=True)
+    rate_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    service_fee_rate = models.DecimalField(max_digits=6, decimal_places=4)
+    crypto_payout_split = models.PositiveSmallIntegerField()
+    confirmations_required = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    notification_level = models.TextField(null=True, blank=True)
+    callback_url = models.TextField(null=True, blank=True)
+    redirect_url = models.TextField(null=True, blank=True)
+    order_id = models.TextField(null=True, blank=True)
+    refund_address = models.TextField(null=True, blank=True)
+    item_name = models.TextField(null=True, blank=True)
+    item_sku = models.TextField(null=True, blank=True)
+    item_description = models.TextField(null=True, blank=True)
+    physical = models.TextField(null=True, blank=True)
+    customer_name = models.TextField(null=True, blank=True)
+    customer_address_1 = models.TextField(null=True, blank=True)
+    customer_address_2 = models.TextField(null=True, blank=True)
+    customer_city = models.TextField(null=True, blank=True)
+    customer_region = models.TextField(null=True, blank=True)
+    customer_country = models.TextField(null=True, blank=True)
+    customer_postal_code = models.TextField(null=True, blank=True)
+    customer_email = models.TextField(null=True, blank=True)
+    customer_phone = models.TextField(null=True, blank=True)
+    customer_contact = models.TextField(null=True, blank=True)
+    send_to_customer = models.TextField(null=True, blank=True)
+    user_defined_1 = models.TextField(null=True, blank=True)
+    user_defined_2 = models.TextField(null=True, blank=True)
+    user_defined_3 = models.TextField(null=True, blank=True)
+    user_defined_4 = models.TextField(null=True, blank=True)
+    user_defined_5 = models.TextField(null=True, blank=True)
+    user_defined_6 = models.TextField(null=True, blank=True)
+    user_defined_7 = models.TextField(null=True, blank=True)
+    user_defined_8 = models.TextField(null=True, blank=True)
+    data = models.TextField(null=True, blank=True)
+
+    merchant_review_reason = models.TextField(null=True, blank=True)
+    merchant_review_spot_rate = models.DecimalField(max_digits=40, decimal_places=18, null=True, blank=True)
+
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at"], name="invoice_merchant_created"),
+            models.Index(fields=["merchant", "status", "-created_at"], name="invoice_merchant_status"),
+            models.Index(fields=["merchant", "order_id"], name="invoice_merchant_order"),
+            models.Index(fields=["merchant", "customer_email"], name="invoice_merchant_email"),
+            models.Index(fields=["merchant", "updated_at"], name="invoice_merchant_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class PaymentOption(models.Model):
+    """One currency an invoice can be paid in, with its own derived address."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payment_options")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=8)
+    network = models.CharField(max_length=16)
+    address = models.CharField(max_length=128)
+    script_pubkey = models.CharField(max_length=200, db_index=True)
+    derivation_index = models.PositiveIntegerField()
+    amount_due = models.BigIntegerField()
+    uri = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "currency"], name="payment_option_unique_currency"),
+            models.UniqueConstraint(fields=["currency", "network", "address"], name="payment_option_unique_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount_due} {self.currency} to {self.address}"
+
+
+class PaymentState(models.TextChoices):
+    SEEN = "seen"
+    CONFIRMED = "confirmed"
+    REORGED_OUT = "reorged_out"
+    REPLACED = "replaced"
+
+
+class Payment(models.Model):
+    """One transaction output paying a payment option; amounts paid are always summed from these rows."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
+    payment_option = models.ForeignKey(PaymentOption, on_delete=models.CASCADE, related_name="payments")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
+    txid = models.CharField(max_length=64)
+    vout = models.PositiveIntegerField()
+    amount = models.BigIntegerField()
+    confirmations = models.PositiveIntegerField(default=0)
+    block_hash = models.CharField(max_length=64, null=True, blank=True)
+    block_height = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=PaymentState.choices, default=PaymentState.SEEN)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["first_seen_at"]
+        constraints = [models.UniqueConstraint(fields=["txid", "vout"], name="payment_unique_output")]
+
+
+class InvoiceEvent(models.Model):
+    """The append-only timeline of an invoice's status changes."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
+    from_status = models.CharField(max_length=16, null=True, blank=True)
+    to_status = models.CharField(max_length=16)
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a POST carrying an `Idempotency-Key`, replayed for repeats within the window."""
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_unique_key")]

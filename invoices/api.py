@@ -1,0 +1,243 @@
+import hashlib
+import json
+from datetime import UTC, datetime, time
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.http import QueryDict
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from invoices.gocoin import invoice_output
+from invoices.models import ECHOED_TEXT_FIELDS, Status
+from invoices.selectors import InvoiceFilters, invoice_get, invoice_search
+from invoices.services import InvoiceRequest, idempotent_call, invoice_create
+from merchants import scopes
+from merchants.permissions import TokenHasAnyScope
+from merchants.selectors import membership_get, merchant_ids_for_user
+
+URL_FIELDS = ("callback_url", "redirect_url")
+LONG_TEXT_FIELDS = ("data", "item_description")
+
+
+class EchoTextField(serializers.Field):
+    """A text field kept exactly as sent: no trimming; numbers and booleans become their JSON text."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        self.max_length = max_length
+        super().__init__(required=False, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            text = "true" if data else "false"
+        elif isinstance(data, (str, int, Decimal)):
+            text = str(data)
+        else:
+            raise serializers.ValidationError("must be a string")
+        if len(text) > self.max_length:
+            raise serializers.ValidationError(f"must be at most {self.max_length} characters")
+        return text
+
+    def to_representation(self, value):
+        return value
+
+
+class PriceField(serializers.Field):
+    """A decimal amount given as a JSON string or number; keeps the text exactly as sent for echoing."""
+
+    default_error_messages = {"required": "can't be blank", "null": "can't be blank"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (str, int, Decimal)) or str(data).strip() == "":
+            raise serializers.ValidationError("must be a decimal number")
+        text = str(data)
+        try:
+            value = Decimal(text.strip())
+        except InvalidOperation:
+            raise serializers.ValidationError("must be a decimal number") from None
+        if not value.is_finite():
+            raise serializers.ValidationError("must be a decimal number")
+        if value.adjusted() >= 18:
+            raise serializers.ValidationError("is too large")
+        return value, text
+
+    def to_representation(self, value):
+        return value
+
+
+def _echo_field(name: str) -> serializers.Field:
+    return EchoTextField(max_length=10000 if name in LONG_TEXT_FIELDS else 2000)
+
+
+class InvoiceCreateInput(serializers.Serializer):
+    base_price = PriceField()
+    base_price_currency = serializers.CharField(max_length=8, error_messages={"blank": "can't be blank", "required": "can't be blank"})
+    price_currency = serializers.CharField(max_length=8, required=False, allow_null=True, allow_blank=True)
+    type = serializers.CharField(max_length=16, required=False, allow_null=True, allow_blank=True)
+    confirmations_required = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.update({name: _echo_field(name) for name in ECHOED_TEXT_FIELDS})
+        return fields
+
+    def validate(self, attrs):
+        for name in URL_FIELDS:
+            value = attrs.get(name)
+            if value and not value.lower().startswith(("http://", "https://")):
+                raise serializers.ValidationError({name: ["must be an http or https URL"]})
+        return attrs
+
+    def to_request(self) -> InvoiceRequest:
+        data = self.validated_data
+        base_price, base_price_text = data["base_price"]
+        return InvoiceRequest(
+            base_price=base_price,
+            base_price_text=base_price_text,
+            base_price_currency=data["base_price_currency"],
+            price_currency=data.get("price_currency") or None,
+            type=data.get("type") or None,
+            confirmations_required=data.get("confirmations_required"),
+            echoed={name: data[name] for name in ECHOED_TEXT_FIELDS if name in data},
+        )
+
+
+def _request_object(request) -> dict:
+    data = request.data
+    if isinstance(data, QueryDict):
+        return {key: values[-1] for key, values in data.lists()}
+    if not isinstance(data, dict):
+        raise ParseError("the request body must be a JSON object")
+    return data
+
+
+def _fingerprint(request, data: dict) -> str:
+    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def _invoice_location(request, invoice_id: str) -> str:
+    return request.build_absolute_uri(f"/api/v1/invoices/{invoice_id}")
+
+
+class MerchantInvoicesApi(APIView):
+    """`POST /merchants/:id/invoices`: create an invoice (or a bill) for the merchant."""
+
+    permission_classes = [TokenHasAnyScope]
+    required_scopes = {"POST": scopes.INVOICE_CREATE}
+
+    def post(self, request, merchant_id):
+        membership = membership_get(user=request.user, merchant_id=merchant_id)
+        if not membership.can_write:
+            raise PermissionDenied("your role at this merchant may not create invoices")
+        data = _request_object(request)
+
+        def produce():
+            body = InvoiceCreateInput(data=data)
+            body.is_valid(raise_exception=True)
+            invoice = invoice_create(merchant=membership.merchant, request=body.to_request())
+            return 201, invoice_output(invoice), invoice
+
+        key = request.headers.get("Idempotency-Key")
+        replayed = False
+        if key is None:
+            status, body, _invoice = produce()
+        else:
+            if not key.strip() or len(key) > 255:
+                raise serializers.ValidationError({"Idempotency-Key": ["must be 1 to 255 characters"]})
+            status, body, replayed = idempotent_call(
+                merchant=membership.merchant, key=key, fingerprint=_fingerprint(request, data), produce=produce
+            )
+        response = Response(body, status=status, headers={"Location": _invoice_location(request, body["id"])})
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class InvoiceApi(APIView):
+    permission_classes = [TokenHasAnyScope]
+    required_scopes = {"GET": scopes.INVOICE_READ}
+
+    def get(self, request, invoice_id):
+        invoice = invoice_get(merchant_ids=merchant_ids_for_user(user=request.user), invoice_id=invoice_id)
+        return Response(invoice_output(invoice))
+
+
+class InvoiceSearchApi(APIView):
+    """`GET /invoices/search`: the token's merchants' invoices, filtered, newest first, paged."""
+
+    permission_classes = [TokenHasAnyScope]
+    required_scopes = {"GET": scopes.INVOICE_READ}
+
+    class Input(serializers.Serializer):
+        merchant_id = serializers.CharField(required=False)
+        status = serializers.ChoiceField(choices=Status.values, required=False)
+        start_time = serializers.CharField(required=False)
+        end_time = serializers.CharField(required=False)
+        updated_since = serializers.CharField(required=False)
+        page = serializers.IntegerField(required=False, min_value=1)
+        page_number = serializers.IntegerField(required=False, min_value=1)
+        per_page = serializers.IntegerField(required=False, min_value=1)
+        order_id = serializers.CharField(required=False, trim_whitespace=False)
+        customer_email = serializers.CharField(required=False, trim_whitespace=False)
+        customer_name = serializers.CharField(required=False, trim_whitespace=False)
+        item_name = serializers.CharField(required=False, trim_whitespace=False)
+        item_sku = serializers.CharField(required=False, trim_whitespace=False)
+
+        def validate_per_page(self, value):
+            if value > settings.SEARCH_MAX_PER_PAGE:
+                raise serializers.ValidationError(f"must be at most {settings.SEARCH_MAX_PER_PAGE}")
+            return value
+
+        def validate_start_time(self, value):
+            return _parse_time(value, end_of_day=False)
+
+        def validate_end_time(self, value):
+            return _parse_time(value, end_of_day=True)
+
+        def validate_updated_since(self, value):
+            return _parse_time(value, end_of_day=False)
+
+    def get(self, request):
+        params = self.Input(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        query = params.validated_data
+        if "merchant_id" in query:
+            merchant_ids = [membership_get(user=request.user, merchant_id=query["merchant_id"]).merchant_id]
+        else:
+            merchant_ids = merchant_ids_for_user(user=request.user)
+        page = query.get("page") or query.get("page_number") or 1
+        per_page = query.get("per_page") or 50
+        filters = InvoiceFilters(
+            merchant_ids=merchant_ids,
+            **{name: query.get(name) for name in (
+                "status", "start_time", "end_time", "updated_since",
+                "order_id", "customer_email", "customer_name", "item_name", "item_sku",
+            )},
+        )
+        invoices, total = invoice_search(filters=filters, page=page, per_page=per_page)
+        return Response(
+            {
+                "status": 200,
+                "invoices": [invoice_output(invoice) for invoice in invoices],
+                "paging_info": {"total": total, "page": page, "per_page": per_page},
+            }
+        )
+
+
+def _parse_time(value: str, *, end_of_day: bool) -> datetime:
+    try:
+        moment = parse_datetime(value.strip())
+        day = None if moment else parse_date(value.strip())
+    except ValueError:
+        moment = day = None
+    if moment is None:
+        if day is None:
+            raise serializers.ValidationError("must be an ISO 8601 time, like 2014-03-14T00:00:00.000Z")
+        moment = datetime.combine(day, time.max if end_of_day else time.min)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment

@@ -1,0 +1,179 @@
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chain.currencies import Coin, coin_get
+from chain.errors import UnknownCurrency
+from chain.selectors import wallet_currencies
+from chain.services import address_allocate
+from invoices.errors import IdempotencyConflict, InvoiceInputError
+from invoices.models import IdempotencyKey, Invoice, InvoiceType, PaymentOption, Status
+from invoices.state import invoice_record_opened
+from rates.errors import UnknownFiat
+from rates.fiat import Fiat, fiat_get
+from rates.selectors import price_in_base_units, quote_get
+
+MAX_CONFIRMATIONS = 100
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    base_price: Decimal
+    base_price_text: str
+    base_price_currency: str
+    price_currency: str | None = None
+    type: str | None = None
+    confirmations_required: int | None = None
+    echoed: dict[str, str | None] = field(default_factory=dict)
+
+
+def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
+    """Creates a priced, addressed invoice (or an unpriced bill) with its timeline entry, all or nothing."""
+    fiat = _fiat(request)
+    _check_amount(request, fiat)
+    is_bill = _invoice_type(request) == InvoiceType.BILL
+    accepted = wallet_currencies(merchant=merchant)
+
+    if is_bill and not request.price_currency:
+        if not accepted:
+            raise InvoiceInputError("type", "this merchant has no wallet yet, so a bill could not be paid in any currency")
+        with transaction.atomic():
+            invoice = _invoice_new(merchant, request, status=Status.BILLED, is_bill=True)
+            invoice.valid_bill_payment_currencies = accepted
+            invoice.save()
+            invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency")
+        return invoice
+
+    coin = _coin(request, accepted)
+    quote = quote_get(crypto=coin.code, fiat=fiat.code)
+    amount_due = price_in_base_units(amount=request.base_price, rate=quote.rate, decimals=coin.decimals)
+    confirmations = coin.default_confirmations if request.confirmations_required is None else request.confirmations_required
+
+    with transaction.atomic():
+        invoice = _invoice_new(merchant, request, status=Status.UNPAID, is_bill=is_bill)
+        invoice.valid_bill_payment_currencies = accepted if is_bill else None
+        invoice.price_base_units = amount_due
+        invoice.spot_rate = quote.spot_rate
+        invoice.inverse_spot_rate = quote.rate
+        invoice.usd_spot_rate = quote.usd_spot_rate
+        invoice.rate_sources = list(quote.sources)
+        invoice.rate_fetched_at = quote.fetched_at
+        invoice.confirmations_required = confirmations
+        invoice.expires_at = timezone.now() + timedelta(seconds=settings.INVOICE_EXPIRY_SECONDS)
+        invoice.save()
+        _payment_option_create(invoice=invoice, coin=coin, amount_due=amount_due)
+        invoice_record_opened(invoice=invoice, reason=f"priced at {quote.rate} {fiat.code}/{coin.code}")
+    return invoice
+
+
+def _invoice_new(merchant, request: InvoiceRequest, *, status: str, is_bill: bool) -> Invoice:
+    invoice = Invoice(
+        merchant=merchant,
+        type=InvoiceType.BILL if is_bill else InvoiceType.INVOICE,
+        status=status,
+        base_price=request.base_price,
+        base_price_text=request.base_price_text,
+        base_price_currency=request.base_price_currency,
+        price_currency=request.price_currency or None,
+        service_fee_rate=merchant.service_fee_rate,
+        crypto_payout_split=merchant.crypto_payout_split,
+        **request.echoed,
+    )
+    if not request.echoed.get("callback_url") and merchant.callback_url:
+        invoice.callback_url = merchant.callback_url
+    if not request.echoed.get("redirect_url") and merchant.redirect_url:
+        invoice.redirect_url = merchant.redirect_url
+    return invoice
+
+
+def _payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int) -> PaymentOption:
+    derived = address_allocate(merchant=invoice.merchant, currency=coin.code)
+    return PaymentOption.objects.create(
+        invoice=invoice,
+        merchant_id=invoice.merchant_id,
+        currency=coin.code,
+        network=derived.network,
+        address=derived.address,
+        script_pubkey=derived.script_pubkey,
+        derivation_index=derived.index,
+        amount_due=amount_due,
+        uri=payment_uri(coin=coin, address=derived.address, amount_due=amount_due, label=f"Payment to {invoice.merchant.name}"),
+    )
+
+
+def payment_uri(*, coin: Coin, address: str, amount_due: int, label: str) -> str:
+    """A BIP21 URI with the amount and a label, for wallets and QR codes."""
+    amount = format(coin.to_decimal(amount_due).normalize(), "f")
+    target = address if address.startswith(f"{coin.uri_scheme}:") else f"{coin.uri_scheme}:{address}"
+    return f"{target}?amount={amount}&label={quote(label)}"
+
+
+def _fiat(request: InvoiceRequest) -> Fiat:
+    try:
+        return fiat_get(request.base_price_currency)
+    except UnknownFiat:
+        raise InvoiceInputError("base_price_currency", f"is not a supported currency: {request.base_price_currency}") from None
+
+
+def _check_amount(request: InvoiceRequest, fiat: Fiat) -> None:
+    if request.base_price <= 0:
+        raise InvoiceInputError("base_price", "must be greater than zero")
+    exponent = request.base_price.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > fiat.precision:
+        raise InvoiceInputError("base_price", f"has more decimal places than {fiat.code} allows ({fiat.precision})")
+
+
+def _invoice_type(request: InvoiceRequest) -> str:
+    if request.type in (None, "", InvoiceType.INVOICE):
+        return InvoiceType.INVOICE
+    if request.type == InvoiceType.BILL:
+        return InvoiceType.BILL
+    raise InvoiceInputError("type", 'must be "bill" or left out')
+
+
+def _coin(request: InvoiceRequest, accepted: list[str]) -> Coin:
+    if not request.price_currency:
+        raise InvoiceInputError("price_currency", "can't be blank (or create a bill with type \"bill\")")
+    try:
+        coin = coin_get(request.price_currency)
+    except UnknownCurrency:
+        raise InvoiceInputError("price_currency", f"is not a supported currency: {request.price_currency}") from None
+    if coin.code not in accepted:
+        raise InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into")
+    if request.confirmations_required is not None and not 0 <= request.confirmations_required <= MAX_CONFIRMATIONS:
+        raise InvoiceInputError("confirmations_required", f"must be between 0 and {MAX_CONFIRMATIONS}")
+    return coin
+
+
+def idempotent_call(
+    *, merchant, key: str, fingerprint: str, produce: Callable[[], tuple[int, dict, Invoice | None]]
+) -> tuple[int, dict, bool]:
+    """Runs `produce` once per (merchant, key) within the window and replays its response afterwards.
+
+    Concurrent requests with one key serialise on the key's unique index: the second waits for the first
+    to commit, then replays its response. A failed `produce` rolls the key back, so a retry runs anew.
+    Returns (status, body, replayed).
+    """
+    window_start = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_WINDOW_SECONDS)
+    with transaction.atomic():
+        IdempotencyKey.objects.filter(merchant=merchant, key=key, created_at__lt=window_start).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(merchant=merchant, key=key, request_fingerprint=fingerprint)
+        except IntegrityError:
+            existing = IdempotencyKey.objects.get(merchant=merchant, key=key)
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyConflict("was already used with a different request body") from None
+            return existing.response_status, existing.response_body, True
+        status, body, invoice = produce()
+        record.response_status = status
+        record.response_body = body
+        record.invoice = invoice
+        record.save(update_fields=["response_status", "response_body", "invoice"])
+        return status, body, False
