@@ -21,7 +21,7 @@ from bip_utils import (
 )
 
 from chain.currencies import CASHADDR, MAINNET, NETWORKS, P2WPKH, Coin, NetworkParams
-from chain.errors import ChainError, InvalidExtendedKey, UnsupportedNetwork
+from chain.errors import ChainError, InvalidExtendedKey, PrivateKeyRefused, UnsupportedNetwork
 
 _MAIN, _TEST = "main", "test"
 _SERIALISED_LENGTH = 78
@@ -90,11 +90,12 @@ _SCHEME_ADDRESSES = {
 }
 _LEGACY_ADDRESSES = "legacy P2PKH addresses of a BIP44 account"
 
-NOT_A_KEY = "this is not an extended public key: give the account's xpub (111 characters, starting with xpub, zpub, tpub, ...)"
+_GIVE_XPUB = "give the account's extended public key (111 characters starting with xpub, zpub, tpub, ...)"
+NOT_A_KEY = f"this is not an extended public key: {_GIVE_XPUB}"
 
 
-def _private_key_error(what: str) -> InvalidExtendedKey:
-    return InvalidExtendedKey(
+def _private_key_error(what: str) -> PrivateKeyRefused:
+    return PrivateKeyRefused(
         f"this is {what}; give the extended public key (xpub) instead: the platform never holds private keys"
     )
 
@@ -126,7 +127,7 @@ def parse_extended_public_key(*, coin: Coin, network: str, text: str) -> str:
     payload = _decode(text)
     version = _PUBLIC_VERSIONS.get(payload[:4])
     if version is None:
-        raise InvalidExtendedKey(f"this extended key has an unknown version prefix; {NOT_A_KEY[33:]}")
+        raise InvalidExtendedKey(f"this extended key has an unknown version prefix: {_GIVE_XPUB}")
     family = _MAIN if network == MAINNET else _TEST
     if version.family != family:
         wanted = "a mainnet extended public key (xpub)" if family == _MAIN else "a testnet extended public key (tpub)"

@@ -20,6 +20,10 @@ class InvalidExtendedKey(ChainError):
     pass
 
 
+class PrivateKeyRefused(InvalidExtendedKey):
+    """What was given is private key material; callers must not echo it back."""
+
+
 class UnsupportedNetwork(ChainError):
     pass
 

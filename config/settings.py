@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "oauth2_provider",
     "drf_spectacular",
+    "config",
     "merchants",
     "chain",
     "rates",

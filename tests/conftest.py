@@ -1,4 +1,23 @@
 import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import Tenant, make_tenant
+
+
+def pytest_sessionstart(session):
+    """The suite runs on the real services; without them it stops here instead of passing on a stand-in."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit("the tests need PostgreSQL: set DATABASE_URL=postgres://... (make test does)", returncode=3)
+    if not settings.REDIS_URL:
+        pytest.exit("the tests need Redis: set REDIS_URL=redis://... (make test does)", returncode=3)
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.exit(f"Redis at {settings.REDIS_URL} is not reachable: {exc}", returncode=3)
 
 
 @pytest.fixture(autouse=True)
@@ -7,3 +26,27 @@ def _clear_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def rates(db):
+    from rates.services import spot_rates_refresh
+
+    spot_rates_refresh()
+
+
+@pytest.fixture
+def alice(db) -> Tenant:
+    """A merchant with BTC and DOGE wallets and a full-access token."""
+    return make_tenant("Alice's Shop", "alice@example.com", account=0, wallets=("BTC", "DOGE"))
+
+
+@pytest.fixture
+def bob(db) -> Tenant:
+    """Another merchant, who must never see Alice's data nor she his."""
+    return make_tenant("Bob's Bikes", "bob@example.com", account=1, wallets=("BTC",))
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()

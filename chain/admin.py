@@ -1,0 +1,48 @@
+from django import forms
+from django.contrib import admin
+
+from chain.currencies import coin_get
+from chain.derivation import parse_extended_public_key
+from chain.errors import ChainError, InvalidExtendedKey, PrivateKeyRefused
+from chain.models import Wallet
+
+
+class WalletForm(forms.ModelForm):
+    class Meta:
+        model = Wallet
+        fields = ["merchant", "currency", "network", "extended_public_key"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        currency, network, key = (cleaned.get(name) for name in ("currency", "network", "extended_public_key"))
+        if not (currency and network and key):
+            return cleaned
+        try:
+            cleaned["extended_public_key"] = parse_extended_public_key(
+                coin=coin_get(currency), network=network, text=key
+            )
+        except PrivateKeyRefused as exc:
+            # Do not render the private key back into the page.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("extended_public_key")] = ""
+            self.add_error("extended_public_key", exc.message)
+        except InvalidExtendedKey as exc:
+            self.add_error("extended_public_key", exc.message)
+        except ChainError as exc:
+            self.add_error("network", exc.message)
+        return cleaned
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    form = WalletForm
+    list_display = ["merchant", "currency", "network", "next_index", "created_at"]
+    list_filter = ["currency", "network"]
+    list_select_related = ["merchant"]
+    search_fields = ["merchant__name"]
+
+    def get_readonly_fields(self, request, obj: Wallet | None = None) -> list[str]:
+        # A new key or a lower index would hand out addresses the merchant already used.
+        if obj is None:
+            return ["next_index"]
+        return ["merchant", "currency", "network", "extended_public_key", "derivation_scheme", "next_index"]

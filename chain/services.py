@@ -1,0 +1,63 @@
+import os
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+
+from chain.currencies import MAINNET, coin_get
+from chain.derivation import DerivedAddress, derive_address, parse_extended_public_key
+from chain.errors import NoWallet, WalletExists
+from chain.models import Wallet
+from merchants.models import Merchant
+
+
+def default_network(currency: str) -> str:
+    """The network a new wallet of `currency` is on: setting or environment `CHAIN_<CUR>_NETWORK`, else mainnet."""
+    name = f"CHAIN_{coin_get(currency).code}_NETWORK"
+    return getattr(settings, name, None) or os.environ.get(name) or MAINNET
+
+
+def wallet_create(*, merchant: Merchant, currency: str, extended_public_key: str, network: str | None = None) -> Wallet:
+    """Give `merchant` a wallet for `currency` from the account-level extended public key.
+
+    The key is validated (private keys, wrong network or address type are refused with a
+    user-facing InvalidExtendedKey) and stored normalised to xpub/tpub. Raises WalletExists if
+    the merchant already has a wallet for the currency, UnknownCurrency, UnsupportedNetwork.
+    """
+    coin = coin_get(currency)
+    network = network or default_network(coin.code)
+    normalised = parse_extended_public_key(coin=coin, network=network, text=extended_public_key)
+    try:
+        with transaction.atomic():
+            return Wallet.objects.create(
+                merchant=merchant, currency=coin.code, network=network, extended_public_key=normalised
+            )
+    except IntegrityError:
+        if Wallet.objects.filter(merchant=merchant, currency=coin.code).exists():
+            raise WalletExists(coin.code) from None
+        raise
+
+
+def address_allocate(*, merchant: Merchant, currency: str) -> DerivedAddress:
+    """Take the wallet's next unused index and derive its receive address.
+
+    Must run inside the caller's `transaction.atomic()`: the guarded UPDATE row-locks the wallet
+    until the caller commits, so concurrent allocations queue and never share an index, and a
+    rollback gives the index back. Raises NoWallet if the merchant has no wallet for `currency`.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError("address_allocate() must run inside the caller's transaction.atomic()")
+    coin = coin_get(currency)
+    merchant_id = Wallet._meta.get_field("merchant").get_db_prep_value(merchant.pk, connection)
+    table = connection.ops.quote_name(Wallet._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_index = next_index + 1 WHERE merchant_id = %s AND currency = %s "
+            "RETURNING next_index - 1, network, extended_public_key",
+            [merchant_id, coin.code],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NoWallet(coin.code)
+    index, network, extended_key = row
+    return derive_address(coin=coin, network=network, extended_key=extended_key, index=index)

@@ -1,0 +1,55 @@
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bip_utils import (
+    Bip39SeedGenerator,
+    Bip44,
+    Bip44Coins,
+    Bip84,
+    Bip84Coins,
+)
+from rest_framework.test import APIClient
+
+from chain.services import wallet_create
+from merchants.models import Merchant, User
+from merchants.services import api_key_create, merchant_create
+
+TEST_MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+FULL_SCOPE = "user_read merchant_read_write invoice_read_write"
+
+
+@lru_cache(maxsize=None)
+def account_xpub(currency: str, account: int) -> str:
+    """The account-level extended public key of the test mnemonic for a coin (mainnet)."""
+    seed = Bip39SeedGenerator(TEST_MNEMONIC).Generate()
+    if currency == "BTC":
+        node = Bip84.FromSeed(seed, Bip84Coins.BITCOIN).Purpose().Coin().Account(account)
+    elif currency == "LTC":
+        node = Bip84.FromSeed(seed, Bip84Coins.LITECOIN).Purpose().Coin().Account(account)
+    else:
+        coin = {"DOGE": Bip44Coins.DOGECOIN, "BSV": Bip44Coins.BITCOIN_SV, "BCH": Bip44Coins.BITCOIN_CASH}[currency]
+        node = Bip44.FromSeed(seed, coin).Purpose().Coin().Account(account)
+    return node.PublicKey().ToExtended()
+
+
+@dataclass
+class Tenant:
+    merchant: Merchant
+    user: User
+    token: str
+
+    def client(self, token: str | None = None) -> APIClient:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token or self.token}")
+        return api
+
+    def token_with(self, scope: str) -> str:
+        return api_key_create(merchant=self.merchant, user=self.user, scope=scope)[1]
+
+
+def make_tenant(name: str, email: str, *, account: int, wallets=("BTC",), scope: str = FULL_SCOPE) -> Tenant:
+    merchant, user = merchant_create(name=name, owner_email=email)
+    for currency in wallets:
+        wallet_create(merchant=merchant, currency=currency, extended_public_key=account_xpub(currency, account))
+    _key, token = api_key_create(merchant=merchant, user=user, scope=scope)
+    return Tenant(merchant=merchant, user=user, token=token)
