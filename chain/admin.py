@@ -44,5 +44,5 @@ class WalletAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj: Wallet | None = None) -> list[str]:
         # A new key or a lower index would hand out addresses the merchant already used.
         if obj is None:
-            return ["next_index"]
+            return []
         return ["merchant", "currency", "network", "extended_public_key", "derivation_scheme", "next_index"]

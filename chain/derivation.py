@@ -105,6 +105,7 @@ class DerivedAddress:
     address: str
     script_pubkey: str
     index: int
+    network: str
 
 
 def network_params(coin: Coin, network: str) -> NetworkParams:
@@ -159,7 +160,7 @@ def derive_address(*, coin: Coin, network: str, extended_key: str, index: int) -
     chain = _external_chain(_parse_cached(coin, network, extended_key))
     pubkey = chain.ChildKey(index).PublicKey().RawCompressed().ToBytes()
     address, script_pubkey = encode_hash160(coin=coin, params=params, hash160=Hash160.QuickDigest(pubkey))
-    return DerivedAddress(address=address, script_pubkey=script_pubkey, index=index)
+    return DerivedAddress(address=address, script_pubkey=script_pubkey, index=index, network=network)
 
 
 def encode_hash160(*, coin: Coin, params: NetworkParams, hash160: bytes) -> tuple[str, str]:

@@ -160,6 +160,8 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": False,
     "OAUTH2_BACKEND_CLASS": "merchants.oauth.JSONOrFormOAuthLibCore",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    # GoCoin's .NET client sends the token as ?access_token=, so the query string stays an accepted transport.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": False,
 }
 
 INVOICE_EXPIRY_SECONDS = env_int("INVOICE_EXPIRY_SECONDS", 900, minimum=60)

@@ -2,7 +2,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -103,15 +102,8 @@ def _payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int) -> 
         script_pubkey=derived.script_pubkey,
         derivation_index=derived.index,
         amount_due=amount_due,
-        uri=payment_uri(coin=coin, address=derived.address, amount_due=amount_due, label=f"Payment to {invoice.merchant.name}"),
+        uri=coin.uri(derived.address, amount_due, label=f"Payment to {invoice.merchant.name}"),
     )
-
-
-def payment_uri(*, coin: Coin, address: str, amount_due: int, label: str) -> str:
-    """A BIP21 URI with the amount and a label, for wallets and QR codes."""
-    amount = format(coin.to_decimal(amount_due).normalize(), "f")
-    target = address if address.startswith(f"{coin.uri_scheme}:") else f"{coin.uri_scheme}:{address}"
-    return f"{target}?amount={amount}&label={quote(label)}"
 
 
 def _fiat(request: InvoiceRequest) -> Fiat:

@@ -6,7 +6,9 @@ from bip_utils import Bip39SeedGenerator, Bip44, Bip44Changes, Bip44Coins, Bip84
 
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
 # From BIP84's test vectors: account 0 of MNEMONIC, and its first two receive addresses.
-BIP84_ZPUB = "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+BIP84_ZPUB = (
+    "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+)
 BIP84_ADDRESSES = ["bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu", "bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g"]
 # m/44'/0'/0'/0/0 of MNEMONIC.
 BIP44_BTC_ADDRESS_0 = "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA"

@@ -219,7 +219,7 @@ def test_creation_writes_the_first_timeline_entry(alice, rates):
         ({"price_currency": "BTC", "base_price": "5"}, "base_price_currency", "can't be blank"),
         ({"price_currency": "QQQ", "base_price": "5", "base_price_currency": "USD"}, "price_currency", "is not a supported currency: QQQ"),
         ({"price_currency": "LTC", "base_price": "5", "base_price_currency": "USD"}, "price_currency", "this merchant has no LTC wallet to be paid into"),
-        ({"base_price": "5", "base_price_currency": "USD"}, "price_currency", "can't be blank"),
+        ({"base_price": "5", "base_price_currency": "USD"}, "price_currency", 'can\'t be blank (or create a bill with type "bill")'),
         ({"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "type": "gift"}, "type", 'must be "bill" or left out'),
         ({"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "callback_url": "ftp://x"}, "callback_url", "must be an http or https URL"),
         ({"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "confirmations_required": -1}, "confirmations_required", None),

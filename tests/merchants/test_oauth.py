@@ -109,9 +109,12 @@ def test_without_a_scope_the_token_gets_only_user_read(client, alice, applicatio
     alice.user.save()
     client.login(username=alice.user.username, password="pw-123456")
     params = {"response_type": "code", "client_id": "plugin-client", "redirect_uri": REDIRECT}
-    response = client.post("/api/v1/oauth/authorize", {**params, "allow": "Authorize", "scope": ""})
+    page = client.get("/api/v1/oauth/authorize", params)
+    offered_scope = page.context["form"]["scope"].value()
+    response = client.post("/api/v1/oauth/authorize", {**params, "allow": "Authorize", "scope": offered_scope})
     code = parse_qs(urlparse(response["Location"]).query)["code"][0]
 
+    assert offered_scope == "user_read"
     assert exchange(code).json()["scope"] == "user_read"
 
 
