@@ -11,8 +11,12 @@ from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+
 from invoices.gocoin import invoice_output
 from invoices.models import ECHOED_TEXT_FIELDS, Status
+from invoices.schema import ErrorDocument, InvoiceDocument, InvoiceSearchDocument
 from invoices.selectors import InvoiceFilters, invoice_get, invoice_search
 from invoices.services import InvoiceRequest, idempotent_call, invoice_create
 from merchants import scopes
@@ -23,6 +27,7 @@ URL_FIELDS = ("callback_url", "redirect_url")
 LONG_TEXT_FIELDS = ("data", "item_description")
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class EchoTextField(serializers.Field):
     """A text field kept exactly as sent: no trimming; numbers and booleans become their JSON text."""
 
@@ -45,6 +50,7 @@ class EchoTextField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class PriceField(serializers.Field):
     """A decimal amount given as a JSON string or number; keeps the text exactly as sent for echoing."""
 
@@ -129,6 +135,17 @@ class MerchantInvoicesApi(APIView):
     permission_classes = [TokenHasAnyScope]
     required_scopes = {"POST": scopes.INVOICE_CREATE}
 
+    @extend_schema(
+        operation_id="invoice_create",
+        request=InvoiceCreateInput,
+        responses={201: InvoiceDocument, 400: ErrorDocument, 401: ErrorDocument, 403: ErrorDocument,
+                   404: ErrorDocument, 422: ErrorDocument, 503: ErrorDocument},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description=(
+            "Repeating a request with the same key and body within 24 hours returns the first response; "
+            "the same key with another body is 422."))],
+        description="Creates an invoice priced from the spot rate with its own payment address, or a bill "
+        '(`type: "bill"` without `price_currency`) that waits for the customer to choose a currency.',
+    )
     def post(self, request, merchant_id):
         membership = membership_get(user=request.user, merchant_id=merchant_id)
         if not membership.can_write:
@@ -161,6 +178,7 @@ class InvoiceApi(APIView):
     permission_classes = [TokenHasAnyScope]
     required_scopes = {"GET": scopes.INVOICE_READ}
 
+    @extend_schema(operation_id="invoice_get", responses={200: InvoiceDocument, 401: ErrorDocument, 403: ErrorDocument, 404: ErrorDocument})
     def get(self, request, invoice_id):
         invoice = invoice_get(merchant_ids=merchant_ids_for_user(user=request.user), invoice_id=invoice_id)
         return Response(invoice_output(invoice))
@@ -201,6 +219,11 @@ class InvoiceSearchApi(APIView):
         def validate_updated_since(self, value):
             return _parse_time(value, end_of_day=False)
 
+    @extend_schema(
+        operation_id="invoice_search",
+        parameters=[Input],
+        responses={200: InvoiceSearchDocument, 401: ErrorDocument, 403: ErrorDocument, 404: ErrorDocument, 422: ErrorDocument},
+    )
     def get(self, request):
         params = self.Input(data=request.query_params.dict())
         params.is_valid(raise_exception=True)

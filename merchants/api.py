@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,6 +9,21 @@ from merchants.models import Merchant
 from merchants.permissions import TokenHasAnyScope
 from merchants.selectors import membership_get, primary_merchant_id
 from merchants.services import merchant_update
+
+
+class MerchantDocument(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    service_fee_rate = serializers.FloatField()
+    crypto_payout_split = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in MerchantApi.UpdateInput().get_fields():
+            fields.setdefault(name, serializers.CharField())
+        return fields
 
 
 def merchant_output(merchant: Merchant) -> dict:
@@ -40,6 +56,17 @@ class UserApi(APIView):
     permission_classes = [TokenHasAnyScope]
     required_scopes = {"GET": scopes.USER_READ}
 
+    @extend_schema(
+        operation_id="user_get",
+        responses=inline_serializer("User", {
+            "id": serializers.UUIDField(), "email": serializers.EmailField(), "first_name": serializers.CharField(),
+            "last_name": serializers.CharField(), "created_at": serializers.DateTimeField(),
+            "updated_at": serializers.DateTimeField(), "image_url": serializers.CharField(),
+            "crm_ref": serializers.CharField(), "confirmed": serializers.BooleanField(),
+            "roles": serializers.ListField(child=serializers.CharField()),
+            "merchant_id": serializers.UUIDField(allow_null=True),
+        }),
+    )
     def get(self, request):
         user = request.user
         merchant_id = primary_merchant_id(user=user)
@@ -86,10 +113,12 @@ class MerchantApi(APIView):
         callback_url = serializers.URLField(max_length=2000, allow_blank=True)
         redirect_url = serializers.URLField(max_length=2000, allow_blank=True)
 
+    @extend_schema(operation_id="merchant_get", responses=MerchantDocument)
     def get(self, request, merchant_id):
         merchant = membership_get(user=request.user, merchant_id=merchant_id).merchant
         return Response(merchant_output(merchant))
 
+    @extend_schema(operation_id="merchant_update", request=UpdateInput, responses=MerchantDocument)
     def patch(self, request, merchant_id):
         membership = membership_get(user=request.user, merchant_id=merchant_id)
         if not membership.can_write:
@@ -100,4 +129,6 @@ class MerchantApi(APIView):
         return Response(merchant_output(merchant))
 
     # Clients of GoCoin's Java library update with PUT and send only what changed.
-    put = patch
+    @extend_schema(operation_id="merchant_replace", request=UpdateInput, responses=MerchantDocument)
+    def put(self, request, merchant_id):
+        return self.patch(request, merchant_id)
