@@ -340,24 +340,31 @@ def test_idempotency_keys_belong_to_one_merchant(alice, bob, rates):
     assert second.json()["merchant_id"] == str(bob.merchant.id)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_create_one_invoice(alice, rates):
-    body = {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD"}
+def run_at_once(count: int, call) -> list:
+    """Runs `call` in `count` threads released together, each on its own database connection."""
     results: list = []
-    barrier = threading.Barrier(6)
+    barrier = threading.Barrier(count)
 
     def worker():
         try:
             barrier.wait()
-            results.append(create(alice, body, HTTP_IDEMPOTENCY_KEY="race"))
+            results.append(call())
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
+    threads = [threading.Thread(target=worker) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_key_create_one_invoice(alice, rates):
+    body = {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD"}
+
+    results = run_at_once(6, lambda: create(alice, body, HTTP_IDEMPOTENCY_KEY="race"))
 
     assert {r.status_code for r in results} == {201}
     assert len({r.json()["id"] for r in results}) == 1
@@ -367,21 +374,9 @@ def test_concurrent_requests_with_one_key_create_one_invoice(alice, rates):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_invoices_never_share_an_address(alice, rates):
-    results: list = []
-    barrier = threading.Barrier(8)
+    body = {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD"}
 
-    def worker():
-        try:
-            barrier.wait()
-            results.append(create(alice, {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD"}))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once(8, lambda: create(alice, body))
 
     assert [r.status_code for r in results] == [201] * 8
     assert len({r.json()["payment_address"] for r in results}) == 8
