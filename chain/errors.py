@@ -38,3 +38,26 @@ class WalletExists(ChainError):
     def __init__(self, currency: str) -> None:
         super().__init__(f"the merchant already has a {currency} wallet")
         self.currency = currency
+
+
+class NodeUnavailable(ChainError):
+    """The node could not be reached or did not answer in time; the caller retries later."""
+
+
+class NodeError(ChainError):
+    """The node answered with a JSON-RPC error."""
+
+    def __init__(self, method: str, code: int | None, message: str) -> None:
+        super().__init__(f"{method}: node error {code}: {message}")
+        self.method = method
+        self.code = code
+
+
+class NodeGarbage(ChainError):
+    """The node's answer was not the JSON-RPC we expect."""
+
+
+class ChainNotConfigured(ChainError):
+    def __init__(self, currency: str) -> None:
+        super().__init__(f"no node is configured for {currency}: set CHAIN_{currency}_RPC_URL")
+        self.currency = currency

@@ -34,3 +34,17 @@ class Wallet(models.Model):
         )
         self.derivation_scheme = coin.scheme
         super().save(*args, **kwargs)
+
+
+class ChainCursor(models.Model):
+    """How far the watcher has followed one coin's chain, with recent block hashes to detect reorganisations."""
+
+    currency = models.CharField(max_length=8, unique=True)
+    height = models.IntegerField()
+    block_hash = models.CharField(max_length=64)
+    # [[height, hash], ...] of the last blocks processed, oldest first.
+    recent_blocks = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.currency} at {self.height}"

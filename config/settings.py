@@ -105,8 +105,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 RATES_REFRESH_SECONDS = env_int("RATES_REFRESH_SECONDS", 60, minimum=5)
+CHAIN_SYNC_SECONDS = env_int("CHAIN_SYNC_SECONDS", 10, minimum=1)
+# On its very first sync the watcher starts this many blocks below the node's tip.
+CHAIN_FIRST_SYNC_DEPTH = env_int("CHAIN_FIRST_SYNC_DEPTH", 6, minimum=0)
+CHAIN_MEMPOOL_MEMORY_SECONDS = env_int("CHAIN_MEMPOOL_MEMORY_SECONDS", 24 * 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
+    "chain-sync": {"task": "chain.tasks.chain_sync_all_task", "schedule": CHAIN_SYNC_SECONDS},
     "rates-refresh": {"task": "rates.tasks.spot_rates_refresh_task", "schedule": RATES_REFRESH_SECONDS},
+    "rates-prune": {"task": "rates.tasks.spot_rates_prune_task", "schedule": 3600},
 }
 
 LANGUAGE_CODE = "en"
@@ -165,6 +171,8 @@ OAUTH2_PROVIDER = {
 }
 
 INVOICE_EXPIRY_SECONDS = env_int("INVOICE_EXPIRY_SECONDS", 900, minimum=60)
+# Expired and underpaid invoices stay watched this long after expiry, so a late payment is never lost.
+INVOICE_MONITORING_SECONDS = env_int("INVOICE_MONITORING_SECONDS", 24 * 3600, minimum=0)
 IDEMPOTENCY_WINDOW_SECONDS = env_int("IDEMPOTENCY_WINDOW_SECONDS", 24 * 3600, minimum=60)
 SEARCH_MAX_PER_PAGE = env_int("SEARCH_MAX_PER_PAGE", 200, minimum=1)
 DEFAULT_SERVICE_FEE_RATE = env_decimal("DEFAULT_SERVICE_FEE_RATE", "0.01")
@@ -185,6 +193,17 @@ RATES_FIXED_USD = {
     "CHF": "1.13",
     "JPY": "0.0067",
 }
+# Rate providers by dotted path. The default is the offline table above; live sources are opt-in (see README).
+RATES_PROVIDERS = env_list("RATES_PROVIDERS", "rates.providers.fixed.FixedRateProvider")
+# Connect and read timeout of a provider request, and the bound on the fetching of a whole refresh.
+RATES_PROVIDER_TIMEOUT_SECONDS = env_int("RATES_PROVIDER_TIMEOUT_SECONDS", 5, minimum=1)
+# Base URL per provider name instead of the provider's own (a mirror, a test server): "kraken=https://...,ecb=https://...".
+RATES_PROVIDER_URLS = dict(item.partition("=")[::2] for item in env_list("RATES_PROVIDER_URLS", ""))
+RATES_OUTLIER_PERCENT = env_decimal("RATES_OUTLIER_PERCENT", "5")
+if not (RATES_OUTLIER_PERCENT.is_finite() and 0 < RATES_OUTLIER_PERCENT < 100):
+    raise ImproperlyConfigured(f"RATES_OUTLIER_PERCENT must be a number between 0 and 100, got {RATES_OUTLIER_PERCENT}")
+RATES_MIN_SOURCES = env_int("RATES_MIN_SOURCES", 1, minimum=1)
+RATES_HISTORY_DAYS = env_int("RATES_HISTORY_DAYS", 7, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -134,6 +134,8 @@ class PaymentOption(models.Model):
     derivation_index = models.PositiveIntegerField()
     amount_due = models.BigIntegerField()
     uri = models.TextField()
+    # Payments to the address are matched until then: the expiry plus the monitoring window.
+    watch_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -159,6 +161,7 @@ class Payment(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
     payment_option = models.ForeignKey(PaymentOption, on_delete=models.CASCADE, related_name="payments")
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=8)
     txid = models.CharField(max_length=64)
     vout = models.PositiveIntegerField()
     amount = models.BigIntegerField()
@@ -173,6 +176,12 @@ class Payment(models.Model):
     class Meta:
         ordering = ["first_seen_at"]
         constraints = [models.UniqueConstraint(fields=["txid", "vout"], name="payment_unique_output")]
+        indexes = [
+            models.Index(fields=["currency", "block_hash"], name="payment_currency_block"),
+            models.Index(
+                fields=["currency", "txid"], name="payment_unconfirmed", condition=models.Q(block_height__isnull=True)
+            ),
+        ]
 
 
 class InvoiceEvent(models.Model):

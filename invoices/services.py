@@ -103,6 +103,7 @@ def _payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int) -> 
         derivation_index=derived.index,
         amount_due=amount_due,
         uri=coin.uri(derived.address, amount_due, label=f"Payment to {invoice.merchant.name}"),
+        watch_until=invoice.expires_at + timedelta(seconds=settings.INVOICE_MONITORING_SECONDS),
     )
 
 

@@ -1,0 +1,182 @@
+"""Payments: recording what the chain watcher sees, and the status moves that payments cause.
+
+Every function here is idempotent: the watcher may report the same output, block or tip twice.
+Amounts paid are always summed from Payment rows, never kept as a running total.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chain.currencies import coin_get
+from chain.listeners import SeenOutput
+from invoices.models import Invoice, Payment, PaymentOption, PaymentState, Status
+from invoices.state import invoice_transition
+
+COUNTED = (PaymentState.SEEN, PaymentState.CONFIRMED)
+# Confirmations are tracked up to here; beyond it a payment is settled for every purpose.
+CONFIRMATIONS_TRACKED = 1000
+WATCHING = (Status.UNPAID, Status.UNDERPAID, Status.PAID, Status.READY_TO_SHIP, Status.EXPIRED, Status.MERCHANT_REVIEW)
+
+
+def outputs_record(*, currency: str, outputs: list[SeenOutput]) -> int:
+    """Records the outputs that pay a watched payment option, with one indexed query for the batch."""
+    if not outputs:
+        return 0
+    by_script: dict[str, list[SeenOutput]] = {}
+    for output in outputs:
+        by_script.setdefault(output.script_pubkey, []).append(output)
+    options = PaymentOption.objects.filter(
+        currency=currency, script_pubkey__in=list(by_script), watch_until__gt=timezone.now()
+    ).only("id", "invoice_id", "merchant_id", "currency", "script_pubkey")
+    recorded = 0
+    for option in sorted(options, key=lambda o: o.invoice_id):
+        for output in by_script[option.script_pubkey]:
+            payment_record(option=option, output=output)
+            recorded += 1
+    return recorded
+
+
+def payment_record(*, option: PaymentOption, output: SeenOutput) -> Payment:
+    """Stores one output paying `option` (unique on txid and output index) and applies its effect.
+
+    Locks the invoice row first, so two reports of one payment, or of two payments to one invoice,
+    are applied one after the other.
+    """
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=option.invoice_id)
+        payment, created = Payment.objects.get_or_create(
+            txid=output.txid,
+            vout=output.vout,
+            defaults={
+                "invoice": invoice, "payment_option": option, "merchant_id": option.merchant_id,
+                "currency": option.currency, "amount": output.amount, "block_hash": output.block_hash,
+                "block_height": output.block_height,
+            },
+        )
+        if not created and (payment.block_hash != output.block_hash and output.block_hash is not None
+                            or payment.state not in COUNTED):
+            payment.block_hash = output.block_hash or payment.block_hash
+            payment.block_height = output.block_height if output.block_hash else payment.block_height
+            payment.state = PaymentState.SEEN
+            payment.save(update_fields=["block_hash", "block_height", "state", "updated_at"])
+        invoice_payments_apply(invoice=invoice)
+    return payment
+
+
+def confirmations_update(*, currency: str, height: int) -> None:
+    """Counts confirmations from the new tip and moves invoices whose payments are now confirmed."""
+    with transaction.atomic():
+        moving = Payment.objects.filter(
+            currency=currency, block_height__isnull=False, block_height__lte=height, confirmations__lt=CONFIRMATIONS_TRACKED
+        ).exclude(confirmations=height - F("block_height") + 1)
+        invoice_ids = set(moving.values_list("invoice_id", flat=True))
+        moving.update(confirmations=height - F("block_height") + 1, updated_at=timezone.now())
+    for invoice_id in sorted(invoice_ids):
+        with transaction.atomic():
+            invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+            invoice_payments_apply(invoice=invoice)
+
+
+def blocks_disconnect(*, currency: str, block_hashes: list[str]) -> None:
+    """Payments in blocks that left the chain go back to unconfirmed; their invoices are re-evaluated."""
+    if not block_hashes:
+        return
+    payments = Payment.objects.filter(currency=currency, block_hash__in=block_hashes)
+    invoice_ids = sorted(set(payments.values_list("invoice_id", flat=True)))
+    payments.update(block_hash=None, block_height=None, confirmations=0, state=PaymentState.SEEN, updated_at=timezone.now())
+    for invoice_id in invoice_ids:
+        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        invoice_payments_apply(invoice=invoice, reason="a block with its payment left the chain in a reorganisation")
+
+
+def unconfirmed_txids(*, currency: str) -> list[str]:
+    return list(
+        Payment.objects.filter(currency=currency, block_height__isnull=True, state__in=COUNTED)
+        .values_list("txid", flat=True)
+        .distinct()
+    )
+
+
+def transactions_gone(*, currency: str, txids: list[str]) -> None:
+    """Unconfirmed payments whose transaction vanished (replaced or double spent) stop counting."""
+    with transaction.atomic():
+        payments = Payment.objects.filter(currency=currency, txid__in=txids, block_height__isnull=True)
+        invoice_ids = sorted(set(payments.values_list("invoice_id", flat=True)))
+        payments.update(state=PaymentState.REPLACED, updated_at=timezone.now())
+        for invoice_id in invoice_ids:
+            invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+            invoice_payments_apply(invoice=invoice, reason="a payment's transaction was replaced or double spent")
+
+
+@dataclass(frozen=True)
+class PaymentTotals:
+    due: int
+    paid: int
+    confirmed: bool
+    late: bool
+    replaced: bool
+
+    @property
+    def overpaid(self) -> int:
+        return max(self.paid - self.due, 0)
+
+
+def payment_totals(invoice: Invoice) -> PaymentTotals | None:
+    """What the invoice's payments add up to, for the option they pay (None before any payment)."""
+    payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+    if not payments:
+        return None
+    option = payments[0].payment_option
+    mine = [p for p in payments if p.payment_option_id == option.id]
+    counted = [p for p in mine if p.state in COUNTED]
+    required = invoice.confirmations_required or 0
+    return PaymentTotals(
+        due=option.amount_due,
+        paid=sum(p.amount for p in counted),
+        confirmed=bool(counted) and all(p.block_height is not None and p.confirmations >= required for p in counted),
+        late=invoice.expires_at is not None and any(p.first_seen_at > invoice.expires_at for p in counted),
+        replaced=any(p.state == PaymentState.REPLACED for p in mine),
+    )
+
+
+def invoice_payments_apply(*, invoice: Invoice, reason: str = "") -> None:
+    """Moves the invoice to the status its payments call for. The caller holds the invoice row lock."""
+    totals = payment_totals(invoice)
+    if totals is None:
+        return
+    Payment.objects.filter(invoice=invoice, state=PaymentState.SEEN, block_height__isnull=False,
+                           confirmations__gte=invoice.confirmations_required or 0).update(state=PaymentState.CONFIRMED)
+    Payment.objects.filter(invoice=invoice, state=PaymentState.CONFIRMED, block_height__isnull=True).update(state=PaymentState.SEEN)
+    coin = coin_get(invoice.payment_options.only("currency").first().currency)
+    amounts = f"{coin.to_decimal(totals.paid)} of {coin.to_decimal(totals.due)} {coin.code}"
+    status = invoice.status
+
+    if status in (Status.UNPAID, Status.UNDERPAID, Status.EXPIRED) and (totals.late or status == Status.EXPIRED):
+        if totals.paid > 0:
+            _review(invoice, f"payment received after the invoice expired at {invoice.expires_at:%Y-%m-%d %H:%M:%S} UTC: {amounts}")
+        return
+    if status in (Status.UNPAID, Status.UNDERPAID):
+        if totals.paid >= totals.due:
+            extra = f", overpaid by {coin.to_decimal(totals.overpaid)} {coin.code}" if totals.overpaid else ""
+            invoice_transition(invoice=invoice, to=Status.PAID, reason=reason or f"paid {amounts}{extra}")
+        elif totals.paid > 0 and status == Status.UNPAID:
+            invoice_transition(invoice=invoice, to=Status.UNDERPAID, reason=reason or f"underpaid: {amounts}")
+    if invoice.status == Status.READY_TO_SHIP and not totals.confirmed:
+        invoice_transition(invoice=invoice, to=Status.PAID, reason=reason or "a payment lost its confirmations")
+    if invoice.status == Status.PAID:
+        if totals.paid < totals.due:
+            target = Status.INVALID if totals.replaced else Status.UNDERPAID
+            invoice_transition(invoice=invoice, to=target, reason=reason or f"{'double spent' if totals.replaced else 'no longer paid in full'}: {amounts}")
+        elif totals.confirmed:
+            invoice_transition(invoice=invoice, to=Status.READY_TO_SHIP, reason=f"payments confirmed: {amounts}")
+    if invoice.status == Status.UNDERPAID and totals.paid == 0 and totals.replaced:
+        invoice_transition(invoice=invoice, to=Status.INVALID, reason=reason or "the payment was double spent")
+
+
+def _review(invoice: Invoice, why: str) -> None:
+    if invoice_transition(invoice=invoice, to=Status.MERCHANT_REVIEW, reason=why):
+        invoice.merchant_review_reason = why
+        invoice.save(update_fields=["merchant_review_reason", "updated_at"])
