@@ -78,7 +78,7 @@ class Coin:
 
     def format(self, base_units: int) -> str:
         """The amount as a fixed-point string with all `decimals` places: 100 -> '0.00000100'."""
-        return str(self.to_decimal(base_units))
+        return format(self.to_decimal(base_units), "f")
 
     def uri(self, address: str, base_units: int | None = None, label: str | None = None) -> str:
         """A BIP21-style payment URI. CashAddr addresses already carry their prefix, which is the scheme."""

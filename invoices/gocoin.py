@@ -19,8 +19,8 @@ def invoice_output(invoice: Invoice) -> dict:
     option = primary_option(invoice)
     price = balance_due = None
     if coin is not None and invoice.price_base_units is not None:
-        price = str(coin.to_decimal(invoice.price_base_units))
-        balance_due = str(coin.to_decimal(max(invoice.price_base_units - amount_paid(invoice), 0)))
+        price = coin.format(invoice.price_base_units)
+        balance_due = coin.format(max(invoice.price_base_units - amount_paid(invoice), 0))
     fiat = fiat_get(invoice.base_price_currency)
     bill_currencies = invoice.valid_bill_payment_currencies
 
@@ -75,7 +75,7 @@ def payment_output(payment: Payment, coin) -> dict:
     return {
         "txid": payment.txid,
         "output_index": payment.vout,
-        "amount": str(coin.to_decimal(payment.amount)) if coin else str(payment.amount),
+        "amount": coin.format(payment.amount) if coin else str(payment.amount),
         "currency": payment.payment_option.currency if coin is None else coin.code,
         "confirmations": payment.confirmations,
         "state": payment.state,
