@@ -7,6 +7,7 @@ from oauth2_provider.views import AuthorizationView
 from invoices.api import InvoiceApi, InvoiceSearchApi, MerchantInvoicesApi
 from merchants.api import MerchantApi, UserApi
 from merchants.oauth_views import GoCoinTokenView
+from rates.api import PricesApi
 
 api_v1 = [
     path("oauth/token", GoCoinTokenView.as_view(), name="oauth-token"),
@@ -16,6 +17,7 @@ api_v1 = [
     path("merchants/<str:merchant_id>/invoices", MerchantInvoicesApi.as_view(), name="merchant-invoices"),
     path("invoices/search", InvoiceSearchApi.as_view(), name="invoice-search"),
     path("invoices/<str:invoice_id>", InvoiceApi.as_view(), name="invoice"),
+    path("prices", PricesApi.as_view(), name="prices"),
 ]
 
 urlpatterns = [

@@ -50,7 +50,7 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
         return invoice
 
     coin = _coin(request, accepted)
-    quote = quote_get(crypto=coin.code, fiat=fiat.code)
+    quote = quote_get(crypto=coin.code, fiat=fiat.code, spread_percent=merchant.rate_spread_percent)
     amount_due = price_in_base_units(amount=request.base_price, rate=quote.rate, decimals=coin.decimals)
     confirmations = coin.default_confirmations if request.confirmations_required is None else request.confirmations_required
 
@@ -66,8 +66,11 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
         invoice.confirmations_required = confirmations
         invoice.expires_at = timezone.now() + timedelta(seconds=settings.INVOICE_EXPIRY_SECONDS)
         invoice.save()
-        _payment_option_create(invoice=invoice, coin=coin, amount_due=amount_due)
         invoice_record_opened(invoice=invoice, reason=f"priced at {quote.rate} {fiat.code}/{coin.code}")
+        # Last before commit: the wallet row stays locked from the allocation to the commit.
+        option = _payment_option_create(invoice=invoice, coin=coin, amount_due=amount_due)
+    # A new invoice's options and payments are known; callers rendering it need not query them.
+    invoice._prefetched_objects_cache = {"payment_options": [option], "payments": []}
     return invoice
 
 

@@ -13,7 +13,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
-    list_display = ["name", "contact_email", "country_code", "service_fee_rate", "created_at"]
+    list_display = ["name", "contact_email", "country_code", "service_fee_rate", "rate_spread_percent", "created_at"]
     search_fields = ["name", "contact_email", "id"]
     readonly_fields = ["id", "created_at", "updated_at"]
     inlines = [MembershipInline]

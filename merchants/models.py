@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -29,6 +30,13 @@ class Merchant(models.Model):
     logo_url = models.URLField(blank=True, default="")
     service_fee_rate = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.01"))
     crypto_payout_split = models.PositiveSmallIntegerField(default=100)
+    rate_spread_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("99.99"))],
+        help_text="Percentage taken off the market rate in this merchant's quotes, as a cushion against volatility.",
+    )
     callback_url = models.URLField(max_length=2000, blank=True, default="")
     redirect_url = models.URLField(max_length=2000, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,6 +44,12 @@ class Merchant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rate_spread_percent__gte=0, rate_spread_percent__lt=100),
+                name="merchant_rate_spread_percent_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

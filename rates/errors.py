@@ -14,3 +14,7 @@ class UnknownFiat(Exception):
         self.code = code
         self.message = f"unknown currency {code}"
         super().__init__(self.message)
+
+
+class ProviderError(Exception):
+    """A rate provider could not answer usefully: the request failed or the response was not what its API documents."""

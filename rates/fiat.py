@@ -1,5 +1,6 @@
 """ISO 4217 fiat currencies the platform prices in."""
 
+import re
 from dataclasses import dataclass
 
 from rates.errors import UnknownFiat
@@ -78,3 +79,15 @@ def fiat_list() -> list[Fiat]:
 
 def is_fiat(code: str) -> bool:
     return code.upper() in FIATS
+
+
+_COIN_CODE = re.compile(r"[A-Z0-9]{2,10}")
+
+
+def is_quotable_pair(base: str, quote: str) -> bool:
+    """A pair a SpotRate can hold: a coin against a fiat, or a fiat against USD (a fiat reference rate)."""
+    if not is_fiat(quote):
+        return False
+    if is_fiat(base):
+        return quote == "USD" and base != "USD"
+    return bool(_COIN_CODE.fullmatch(base))

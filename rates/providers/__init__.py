@@ -3,12 +3,10 @@ from django.utils.module_loading import import_string
 
 from rates.providers.base import ProviderRate, RateProvider
 
-DEFAULT_PROVIDERS = ["rates.providers.fixed.FixedRateProvider"]
-
 
 def providers_load() -> list[RateProvider]:
-    paths = getattr(settings, "RATES_PROVIDERS", DEFAULT_PROVIDERS)
-    return [import_string(path)() for path in paths]
+    """One instance of each provider class named in settings.RATES_PROVIDERS."""
+    return [import_string(path)() for path in settings.RATES_PROVIDERS]
 
 
-__all__ = ["DEFAULT_PROVIDERS", "ProviderRate", "RateProvider", "providers_load"]
+__all__ = ["ProviderRate", "RateProvider", "providers_load"]

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from rates.errors import RateUnavailable
 from rates.models import SpotRate
-from rates.selectors import latest_rates, quote_get
+from rates.selectors import prices_get, quote_get
 from rates.services import spot_rates_refresh
 from tests.rates.helpers import exact_18
 
@@ -104,14 +104,14 @@ def test_newest_rate_wins(settings):
     spot_rates_refresh()
 
     assert quote_get(crypto="BTC", fiat="USD").rate == Decimal("70000")
-    assert latest_rates()["BTC"]["USD"] == Decimal("70000")
+    assert prices_get().rates["BTC"]["USD"] == Decimal("70000")
 
 
-def test_latest_rates_lists_fresh_pairs_only(settings):
+def test_prices_list_fresh_pairs_only(settings):
     spot_rates_refresh()
     _age(seconds=settings.RATES_MAX_AGE_SECONDS + 1, crypto="LTC")
 
-    rates = latest_rates()
+    rates = prices_get().rates
 
     assert set(rates) == {"BTC", "BCH", "BSV", "DOGE"}
     assert set(rates["BTC"]) == {"USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY"}

@@ -103,6 +103,7 @@ def test_two_providers_give_the_mean_of_the_middle_pair(settings):
 
 
 def test_three_providers_give_the_middle_value(settings):
+    settings.RATES_OUTLIER_PERCENT = Decimal("10")
     settings.RATES_PROVIDERS = [
         "tests.rates.test_refresh.HigherProvider",
         FIXED,
