@@ -50,3 +50,26 @@ def bob(db) -> Tenant:
 @pytest.fixture
 def client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def regtest_node():
+    """One funded regtest node for the session, started on first use; fails loudly if the node cannot be had."""
+    from chain.regtest import RegtestNode
+
+    with RegtestNode() as node:
+        node.fund()
+        yield node
+
+
+@pytest.fixture
+def bsv_regtest(regtest_node, monkeypatch):
+    """The session's regtest node as the platform's BSV node; its wallet plays the customer."""
+    import chain.nodes
+
+    monkeypatch.setenv("CHAIN_BSV_RPC_URL", regtest_node.rpc_url)
+    monkeypatch.setenv("CHAIN_BSV_NETWORK", "regtest")
+    monkeypatch.setenv("CHAIN_BSV_ZMQ_URL", regtest_node.zmq_url)
+    chain.nodes._client.cache_clear()
+    yield regtest_node
+    chain.nodes._client.cache_clear()
