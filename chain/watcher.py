@@ -4,6 +4,7 @@ Store, verify, process: the watcher reads the node, turns transactions into `See
 them to the registered listeners (the invoices app), which match and record them idempotently.
 """
 
+import fcntl
 import logging
 import zlib
 from collections.abc import Iterator
@@ -116,14 +117,18 @@ def _sync_lock(currency: str) -> Iterator[bool]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
         return
-    # The embedded SQLite run: the cache lock is good enough for its one watcher and one beat.
-    key = f"chain_sync_lock:{currency}"
-    acquired = cache.add(key, 1, timeout=300)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            cache.delete(key)
+    # The embedded SQLite run: a file lock shared by its watcher, beat and regtest_pay processes.
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    with open(settings.VAR_DIR / f"chain_sync_{currency}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _cursor(currency: str, rpc: NodeRpc, tip: int) -> ChainCursor:

@@ -81,6 +81,9 @@ except Exception as exc:  # dj_database_url raises several types for a malformed
     raise ImproperlyConfigured(f"DATABASE_URL is malformed ({exc}): {DATABASE_URL!r}") from None
 if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
     raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded run's web, worker and watcher processes share one SQLite file: writers queue, not fail.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL") or ""
@@ -106,11 +109,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 RATES_REFRESH_SECONDS = env_int("RATES_REFRESH_SECONDS", 60, minimum=5)
 CHAIN_SYNC_SECONDS = env_int("CHAIN_SYNC_SECONDS", 10, minimum=1)
+CHAIN_POLL_SECONDS = env_int("CHAIN_POLL_SECONDS", 5, minimum=1)
 # On its very first sync the watcher starts this many blocks below the node's tip.
 CHAIN_FIRST_SYNC_DEPTH = env_int("CHAIN_FIRST_SYNC_DEPTH", 6, minimum=0)
 CHAIN_MEMPOOL_MEMORY_SECONDS = env_int("CHAIN_MEMPOOL_MEMORY_SECONDS", 24 * 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "chain-sync": {"task": "chain.tasks.chain_sync_all_task", "schedule": CHAIN_SYNC_SECONDS},
+    "invoices-expire": {"task": "invoices.tasks.invoices_expire_task", "schedule": env_int("INVOICE_EXPIRY_SWEEP_SECONDS", 10, minimum=1)},
     "rates-refresh": {"task": "rates.tasks.spot_rates_refresh_task", "schedule": RATES_REFRESH_SECONDS},
     "rates-prune": {"task": "rates.tasks.spot_rates_prune_task", "schedule": 3600},
 }
@@ -218,3 +223,19 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+
+# Webhooks
+# Loopback callback URLs (127.0.0.0/8, ::1) are refused unless this is on: for development and tests only.
+WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
+# The most one callback request may take, connecting, sending and reading together.
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOKS_MAX_RESPONSE_BYTES = env_int("WEBHOOKS_MAX_RESPONSE_BYTES", 64 * 1024, minimum=1024)
+# After a rotation the previous signing secret still signs (beside the new one) this long.
+WEBHOOKS_SECRET_OVERLAP_SECONDS = env_int("WEBHOOKS_SECRET_OVERLAP_SECONDS", 24 * 3600, minimum=0)
+WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 5, minimum=1)
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "webhooks.tasks.deliveries_sweep_task",
+    "schedule": WEBHOOKS_SWEEP_SECONDS,
+    # A sweep that waited in the queue past the next one is useless: the next one does its work.
+    "options": {"expires": WEBHOOKS_SWEEP_SECONDS},
+}

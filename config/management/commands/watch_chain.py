@@ -2,13 +2,13 @@ import logging
 import signal
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from chain.currencies import coin_get
 from chain.errors import ChainError
 from chain.follow import follow
 from chain.nodes import configured_currencies
-from config.env import env_int
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--currency", help="follow this coin only (default: every coin with CHAIN_<CUR>_RPC_URL set)")
 
     def handle(self, *args, currency, **options):
-        poll_seconds = env_int("CHAIN_POLL_SECONDS", 5, minimum=1)
+        poll_seconds = settings.CHAIN_POLL_SECONDS
         try:
             currencies = [coin_get(currency).code] if currency else configured_currencies()
         except ChainError as exc:
