@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider.views import AuthorizationView
 
-from invoices.api import InvoiceApi, InvoiceSearchApi, MerchantInvoicesApi
+from invoices.api import InvoiceApi, InvoiceReviewApi, InvoiceSearchApi, InvoiceTestCallbackApi, MerchantInvoicesApi
 from merchants.api import MerchantApi, UserApi
 from merchants.oauth_views import GoCoinTokenView
 from rates.api import PricesApi
@@ -17,6 +17,14 @@ api_v1 = [
     path("merchants/<str:merchant_id>/invoices", MerchantInvoicesApi.as_view(), name="merchant-invoices"),
     path("invoices/search", InvoiceSearchApi.as_view(), name="invoice-search"),
     path("invoices/<str:invoice_id>", InvoiceApi.as_view(), name="invoice"),
+    path("invoices/<str:invoice_id>/accept", InvoiceReviewApi.as_view(action="accept"), name="invoice-accept"),
+    path("invoices/<str:invoice_id>/cancel", InvoiceReviewApi.as_view(action="cancel"), name="invoice-cancel"),
+    path(
+        "invoices/<str:invoice_id>/refresh_merchant_review_spot_rate",
+        InvoiceReviewApi.as_view(action="refresh"),
+        name="invoice-review-rate",
+    ),
+    path("invoices/<str:invoice_id>/test_callback", InvoiceTestCallbackApi.as_view(), name="invoice-test-callback"),
     path("prices", PricesApi.as_view(), name="prices"),
 ]
 

@@ -18,6 +18,7 @@ from invoices.gocoin import invoice_output
 from invoices.models import ECHOED_TEXT_FIELDS, Status
 from invoices.schema import ErrorDocument, InvoiceDocument, InvoiceSearchDocument
 from invoices.selectors import InvoiceFilters, invoice_get, invoice_search
+from invoices import lifecycle
 from invoices.services import InvoiceRequest, idempotent_call, invoice_create
 from merchants import scopes
 from merchants.permissions import TokenHasAnyScope
@@ -174,14 +175,84 @@ class MerchantInvoicesApi(APIView):
         return response
 
 
+def _writable_merchant_ids(request) -> list:
+    """The merchants whose invoices this user may change; viewers may not."""
+    memberships = request.user.memberships.all()
+    writable = [m.merchant_id for m in memberships if m.can_write]
+    if memberships and not writable:
+        raise PermissionDenied("your role at this merchant may not change invoices")
+    return writable
+
+
 class InvoiceApi(APIView):
+    """`GET /invoices/:id` reads an invoice; `PATCH` picks a bill's currency or closes a shipped invoice."""
+
     permission_classes = [TokenHasAnyScope]
-    required_scopes = {"GET": scopes.INVOICE_READ}
+    required_scopes = {"GET": scopes.INVOICE_READ, "PATCH": scopes.INVOICE_CREATE}
+
+    class UpdateInput(serializers.Serializer):
+        price_currency = serializers.CharField(max_length=8, required=False)
+        status = serializers.ChoiceField(choices=list(lifecycle.CLOSING_MOVES), required=False)
+
+        def validate(self, attrs):
+            if len(attrs) != 1:
+                raise serializers.ValidationError("send exactly one of price_currency (a bill's currency) or status (fulfilled, refunded)")
+            return attrs
 
     @extend_schema(operation_id="invoice_get", responses={200: InvoiceDocument, 401: ErrorDocument, 403: ErrorDocument, 404: ErrorDocument})
     def get(self, request, invoice_id):
         invoice = invoice_get(merchant_ids=merchant_ids_for_user(user=request.user), invoice_id=invoice_id)
         return Response(invoice_output(invoice))
+
+    @extend_schema(operation_id="invoice_update", request=UpdateInput,
+                   responses={200: InvoiceDocument, 404: ErrorDocument, 422: ErrorDocument, 503: ErrorDocument})
+    def patch(self, request, invoice_id):
+        body = self.UpdateInput(data=_request_object(request))
+        body.is_valid(raise_exception=True)
+        merchant_ids = _writable_merchant_ids(request)
+        if "price_currency" in body.validated_data:
+            lifecycle.bill_currency_choose(invoice_id=invoice_id, merchant_ids=merchant_ids, currency=body.validated_data["price_currency"])
+        else:
+            lifecycle.invoice_close(invoice_id=invoice_id, merchant_ids=merchant_ids, status=body.validated_data["status"])
+        return Response(invoice_output(invoice_get(merchant_ids=merchant_ids, invoice_id=invoice_id)))
+
+
+class InvoiceReviewApi(APIView):
+    """`PUT /invoices/:id/accept`, `/cancel` and `/refresh_merchant_review_spot_rate` for invoices in review."""
+
+    permission_classes = [TokenHasAnyScope]
+    required_scopes = {"PUT": scopes.INVOICE_CREATE}
+    action = ""
+
+    class CancelInput(serializers.Serializer):
+        refund_address = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+
+    @extend_schema(request=CancelInput, responses={200: InvoiceDocument, 404: ErrorDocument, 422: ErrorDocument})
+    def put(self, request, invoice_id):
+        merchant_ids = _writable_merchant_ids(request)
+        if self.action == "accept":
+            lifecycle.review_accept(invoice_id=invoice_id, merchant_ids=merchant_ids)
+        elif self.action == "cancel":
+            body = self.CancelInput(data=_request_object(request))
+            body.is_valid(raise_exception=True)
+            lifecycle.review_cancel(invoice_id=invoice_id, merchant_ids=merchant_ids,
+                                    refund_address=body.validated_data.get("refund_address"))
+        else:
+            lifecycle.review_rate_refresh(invoice_id=invoice_id, merchant_ids=merchant_ids)
+        return Response(invoice_output(invoice_get(merchant_ids=merchant_ids, invoice_id=invoice_id)))
+
+
+class InvoiceTestCallbackApi(APIView):
+    """`POST /invoices/:id/test_callback` sends the invoice as it is now to its callback URL, signed like any event."""
+
+    permission_classes = [TokenHasAnyScope]
+    required_scopes = {"POST": scopes.INVOICE_CREATE}
+
+    @extend_schema(operation_id="invoice_test_callback", request=None,
+                   responses={202: ErrorDocument, 404: ErrorDocument, 422: ErrorDocument})
+    def post(self, request, invoice_id):
+        event_id = lifecycle.test_callback_send(invoice_id=invoice_id, merchant_ids=_writable_merchant_ids(request))
+        return Response({"status": 202, "message": "test callback queued", "event_id": str(event_id)}, status=202)
 
 
 class InvoiceSearchApi(APIView):

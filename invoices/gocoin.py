@@ -6,7 +6,7 @@ from django.utils import timezone
 from chain.currencies import coin_get
 from config.formats import decimal_plain, iso_ms, iso_seconds
 from invoices.models import ECHOED_TEXT_FIELDS, Invoice, Payment
-from invoices.selectors import amount_paid, primary_option
+from invoices.selectors import amount_paid, primary_option, review_gain_loss
 from rates.fiat import fiat_get
 
 
@@ -65,7 +65,7 @@ def invoice_output(invoice: Invoice) -> dict:
             ),
             "merchant_review_reason": invoice.merchant_review_reason,
             "merchant_review_spot_rate": decimal_plain(invoice.merchant_review_spot_rate),
-            "merchant_review_gain_loss": None,
+            "merchant_review_gain_loss": review_gain_loss(invoice),
         }
     )
     return body

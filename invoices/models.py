@@ -103,6 +103,8 @@ class Invoice(models.Model):
 
     merchant_review_reason = models.TextField(null=True, blank=True)
     merchant_review_spot_rate = models.DecimalField(max_digits=40, decimal_places=18, null=True, blank=True)
+    # What the merchant accepted in review: from then on, that amount counts as paid in full.
+    merchant_review_accepted_amount = models.BigIntegerField(null=True, blank=True)
 
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -116,6 +118,9 @@ class Invoice(models.Model):
             models.Index(fields=["merchant", "order_id"], name="invoice_merchant_order"),
             models.Index(fields=["merchant", "customer_email"], name="invoice_merchant_email"),
             models.Index(fields=["merchant", "updated_at"], name="invoice_merchant_updated"),
+            models.Index(
+                fields=["expires_at"], name="invoice_open_expiry", condition=models.Q(status__in=["unpaid", "underpaid"])
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,8 +4,6 @@ Every function here is idempotent: the watcher may report the same output, block
 Amounts paid are always summed from Payment rows, never kept as a running total.
 """
 
-from dataclasses import dataclass
-
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -13,9 +11,10 @@ from django.utils import timezone
 from chain.currencies import coin_get
 from chain.listeners import SeenOutput
 from invoices.models import Invoice, Payment, PaymentOption, PaymentState, Status
+from invoices.selectors import COUNTED_PAYMENT_STATES as COUNTED
+from invoices.selectors import payment_totals
 from invoices.state import invoice_transition
 
-COUNTED = (PaymentState.SEEN, PaymentState.CONFIRMED)
 # Confirmations are tracked up to here; beyond it a payment is settled for every purpose.
 CONFIRMATIONS_TRACKED = 1000
 WATCHING = (Status.UNPAID, Status.UNDERPAID, Status.PAID, Status.READY_TO_SHIP, Status.EXPIRED, Status.MERCHANT_REVIEW)
@@ -109,37 +108,6 @@ def transactions_gone(*, currency: str, txids: list[str]) -> None:
         for invoice_id in invoice_ids:
             invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
             invoice_payments_apply(invoice=invoice, reason="a payment's transaction was replaced or double spent")
-
-
-@dataclass(frozen=True)
-class PaymentTotals:
-    due: int
-    paid: int
-    confirmed: bool
-    late: bool
-    replaced: bool
-
-    @property
-    def overpaid(self) -> int:
-        return max(self.paid - self.due, 0)
-
-
-def payment_totals(invoice: Invoice) -> PaymentTotals | None:
-    """What the invoice's payments add up to, for the option they pay (None before any payment)."""
-    payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
-    if not payments:
-        return None
-    option = payments[0].payment_option
-    mine = [p for p in payments if p.payment_option_id == option.id]
-    counted = [p for p in mine if p.state in COUNTED]
-    required = invoice.confirmations_required or 0
-    return PaymentTotals(
-        due=option.amount_due,
-        paid=sum(p.amount for p in counted),
-        confirmed=bool(counted) and all(p.block_height is not None and p.confirmations >= required for p in counted),
-        late=invoice.expires_at is not None and any(p.first_seen_at > invoice.expires_at for p in counted),
-        replaced=any(p.state == PaymentState.REPLACED for p in mine),
-    )
 
 
 def invoice_payments_apply(*, invoice: Invoice, reason: str = "") -> None:

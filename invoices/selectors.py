@@ -1,12 +1,14 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 
 from chain.currencies import coin_get
 from invoices.models import Invoice, Payment, PaymentOption, PaymentState
+from rates.fiat import fiat_get
 
 COUNTED_PAYMENT_STATES = (PaymentState.SEEN, PaymentState.CONFIRMED)
 
@@ -82,3 +84,51 @@ def primary_option(invoice: Invoice) -> PaymentOption | None:
         return None
     code = coin_get(invoice.price_currency).code
     return next((option for option in options if option.currency == code), None)
+
+
+@dataclass(frozen=True)
+class PaymentTotals:
+    due: int
+    paid: int
+    confirmed: bool
+    late: bool
+    replaced: bool
+
+    @property
+    def overpaid(self) -> int:
+        return max(self.paid - self.due, 0)
+
+
+def payment_totals(invoice: Invoice) -> PaymentTotals | None:
+    """What the invoice's payments add up to, for the option they pay (None before any payment)."""
+    payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+    if not payments:
+        return None
+    option = payments[0].payment_option
+    mine = [p for p in payments if p.payment_option_id == option.id]
+    counted = [p for p in mine if p.state in COUNTED_PAYMENT_STATES]
+    required = invoice.confirmations_required or 0
+    due = option.amount_due
+    if invoice.merchant_review_accepted_amount is not None:
+        due = min(due, invoice.merchant_review_accepted_amount)
+    return PaymentTotals(
+        due=due,
+        paid=sum(p.amount for p in counted),
+        confirmed=bool(counted) and all(p.block_height is not None and p.confirmations >= required for p in counted),
+        late=invoice.expires_at is not None and any(p.first_seen_at > invoice.expires_at for p in counted),
+        replaced=any(p.state == PaymentState.REPLACED for p in mine),
+    )
+
+
+def review_gain_loss(invoice: Invoice) -> dict | None:
+    """What accepting a reviewed invoice gains or loses: in the base currency at the review rate, and in the coin."""
+    if invoice.merchant_review_spot_rate is None:
+        return None
+    totals = payment_totals(invoice)
+    if totals is None:
+        return None
+    coin = coin_get(invoice.payment_options.first().currency)
+    fiat = fiat_get(invoice.base_price_currency)
+    value = coin.to_decimal(totals.paid) * invoice.merchant_review_spot_rate
+    fiat_difference = (value - invoice.base_price).quantize(Decimal(1).scaleb(-fiat.precision))
+    return {"payout_currency": format(fiat_difference, "f"), "price_currency": coin.format(totals.paid - totals.due)}

@@ -11,12 +11,14 @@ from chain.currencies import Coin, coin_get
 from chain.errors import UnknownCurrency
 from chain.selectors import wallet_currencies
 from chain.services import address_allocate
+from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import IdempotencyConflict, InvoiceInputError
 from invoices.models import IdempotencyKey, Invoice, InvoiceType, PaymentOption, Status
 from invoices.state import invoice_record_opened
 from rates.errors import UnknownFiat
 from rates.fiat import Fiat, fiat_get
 from rates.selectors import price_in_base_units, quote_get
+from webhooks.safe_http import url_refusal
 
 MAX_CONFIRMATIONS = 100
 
@@ -36,6 +38,7 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
     """Creates a priced, addressed invoice (or an unpriced bill) with its timeline entry, all or nothing."""
     fiat = _fiat(request)
     _check_amount(request, fiat)
+    _check_callback_url(request.echoed.get("callback_url"))
     is_bill = _invoice_type(request) == InvoiceType.BILL
     accepted = wallet_currencies(merchant=merchant)
 
@@ -47,31 +50,37 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
             invoice.valid_bill_payment_currencies = accepted
             invoice.save()
             invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency")
+            callback_emit(invoice=invoice, name=CREATED)
         return invoice
 
     coin = _coin(request, accepted)
-    quote = quote_get(crypto=coin.code, fiat=fiat.code, spread_percent=merchant.rate_spread_percent)
-    amount_due = price_in_base_units(amount=request.base_price, rate=quote.rate, decimals=coin.decimals)
-    confirmations = coin.default_confirmations if request.confirmations_required is None else request.confirmations_required
-
     with transaction.atomic():
         invoice = _invoice_new(merchant, request, status=Status.UNPAID, is_bill=is_bill)
         invoice.valid_bill_payment_currencies = accepted if is_bill else None
-        invoice.price_base_units = amount_due
-        invoice.spot_rate = quote.spot_rate
-        invoice.inverse_spot_rate = quote.rate
-        invoice.usd_spot_rate = quote.usd_spot_rate
-        invoice.rate_sources = list(quote.sources)
-        invoice.rate_fetched_at = quote.fetched_at
-        invoice.confirmations_required = confirmations
-        invoice.expires_at = timezone.now() + timedelta(seconds=settings.INVOICE_EXPIRY_SECONDS)
+        invoice_price_set(invoice, coin=coin, fiat=fiat, confirmations_required=request.confirmations_required)
         invoice.save()
-        invoice_record_opened(invoice=invoice, reason=f"priced at {quote.rate} {fiat.code}/{coin.code}")
-        # Last before commit: the wallet row stays locked from the allocation to the commit.
-        option = _payment_option_create(invoice=invoice, coin=coin, amount_due=amount_due)
-    # A new invoice's options and payments are known; callers rendering it need not query them.
-    invoice._prefetched_objects_cache = {"payment_options": [option], "payments": []}
+        invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}")
+        # Last before the callback and commit: the wallet row stays locked from the allocation to the commit.
+        option = payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units)
+        # A new invoice's options and payments are known; rendering it needs no query for them.
+        invoice._prefetched_objects_cache = {"payment_options": [option], "payments": []}
+        callback_emit(invoice=invoice, name=CREATED)
     return invoice
+
+
+def invoice_price_set(invoice: Invoice, *, coin: Coin, fiat: Fiat, confirmations_required: int | None) -> None:
+    """Quotes the invoice in `coin` and starts its payment window (raises RateUnavailable without a fresh rate)."""
+    merchant = invoice.merchant
+    quote = quote_get(crypto=coin.code, fiat=fiat.code, spread_percent=merchant.rate_spread_percent)
+    invoice.price_base_units = price_in_base_units(amount=invoice.base_price, rate=quote.rate, decimals=coin.decimals)
+    invoice.spot_rate = quote.spot_rate
+    invoice.inverse_spot_rate = quote.rate
+    invoice.usd_spot_rate = quote.usd_spot_rate
+    invoice.rate_sources = list(quote.sources)
+    invoice.rate_fetched_at = quote.fetched_at
+    invoice.confirmations_required = coin.default_confirmations if confirmations_required is None else confirmations_required
+    expiry = merchant.invoice_expiry_seconds or settings.INVOICE_EXPIRY_SECONDS
+    invoice.expires_at = timezone.now() + timedelta(seconds=expiry)
 
 
 def _invoice_new(merchant, request: InvoiceRequest, *, status: str, is_bill: bool) -> Invoice:
@@ -94,7 +103,7 @@ def _invoice_new(merchant, request: InvoiceRequest, *, status: str, is_bill: boo
     return invoice
 
 
-def _payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int) -> PaymentOption:
+def payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int) -> PaymentOption:
     derived = address_allocate(merchant=invoice.merchant, currency=coin.code)
     return PaymentOption.objects.create(
         invoice=invoice,
@@ -123,6 +132,13 @@ def _check_amount(request: InvoiceRequest, fiat: Fiat) -> None:
     exponent = request.base_price.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > fiat.precision:
         raise InvoiceInputError("base_price", f"has more decimal places than {fiat.code} allows ({fiat.precision})")
+
+
+def _check_callback_url(url: str | None) -> None:
+    if url:
+        refusal = url_refusal(url)
+        if refusal:
+            raise InvoiceInputError("callback_url", refusal)
 
 
 def _invoice_type(request: InvoiceRequest) -> str:

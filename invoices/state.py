@@ -1,5 +1,6 @@
 """The invoice state machine: one table of allowed moves and one function that applies them."""
 
+from invoices.callbacks import callback_for_status
 from invoices.errors import IllegalTransition
 from invoices.models import Invoice, InvoiceEvent, Status
 
@@ -12,7 +13,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.FULFILLED: frozenset({Status.REFUNDED}),
     Status.MERCHANT_REVIEW: frozenset({Status.PAID, Status.READY_TO_SHIP, Status.INVALID, Status.REFUNDED}),
     Status.EXPIRED: frozenset({Status.MERCHANT_REVIEW, Status.INVALID}),
-    Status.INVALID: frozenset(),
+    Status.INVALID: frozenset({Status.REFUNDED}),
     Status.REFUNDED: frozenset(),
 }
 
@@ -32,6 +33,7 @@ def invoice_transition(*, invoice: Invoice, to: str, reason: str = "") -> bool:
     InvoiceEvent.objects.create(
         invoice=invoice, merchant_id=invoice.merchant_id, from_status=previous, to_status=to, reason=reason
     )
+    callback_for_status(invoice=invoice, status=to)
     return True
 
 

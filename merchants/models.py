@@ -39,6 +39,10 @@ class Merchant(models.Model):
     )
     callback_url = models.URLField(max_length=2000, blank=True, default="")
     redirect_url = models.URLField(max_length=2000, blank=True, default="")
+    invoice_expiry_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(60)],
+        help_text="How long an unpaid invoice stays open; empty means the platform default (INVOICE_EXPIRY_SECONDS).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -20,6 +20,24 @@ def pytest_sessionstart(session):
         pytest.exit(f"Redis at {settings.REDIS_URL} is not reachable: {exc}", returncode=3)
 
 
+EXAMPLE_PUBLIC_IP = "93.184.216.34"
+
+
+@pytest.fixture(autouse=True)
+def _example_dns(monkeypatch):
+    """Names under example.com resolve to a public address without asking any DNS server."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and (host == "example.com" or host.endswith(".example.com")):
+            return real(EXAMPLE_PUBLIC_IP, port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
