@@ -69,3 +69,33 @@ def test_another_coins_output_with_the_same_script_is_not_matched(alice, rates):
     recorded = outputs_record(currency="LTC", outputs=[SeenOutput(txid="dd" * 32, vout=0, script_pubkey=option.script_pubkey, amount=1)])
 
     assert recorded == 0
+
+
+def test_a_vanished_unconfirmed_payment_stops_counting_and_invalidates_the_invoice(alice, rates):
+    from invoices.payments import transactions_gone, unconfirmed_txids
+
+    option = create_invoices(alice, 1)[0]
+    outputs_record(currency="BTC", outputs=[SeenOutput(txid="ab" * 32, vout=0, script_pubkey=option.script_pubkey, amount=option.amount_due)])
+    assert Invoice.objects.get().status == "paid"
+    assert unconfirmed_txids(currency="BTC") == ["ab" * 32]
+
+    transactions_gone(currency="BTC", txids=["ab" * 32])
+
+    invoice = Invoice.objects.get()
+    assert invoice.status == "invalid"
+    assert Payment.objects.get().state == "replaced"
+    assert unconfirmed_txids(currency="BTC") == []
+    assert list(invoice.events.values_list("to_status", flat=True)) == ["unpaid", "paid", "invalid"]
+
+
+def test_a_confirmed_payment_is_not_taken_for_vanished(alice, rates):
+    from invoices.payments import transactions_gone
+
+    option = create_invoices(alice, 1)[0]
+    outputs_record(currency="BTC", outputs=[SeenOutput(txid="ac" * 32, vout=0, script_pubkey=option.script_pubkey,
+                                                       amount=option.amount_due, block_hash="bb" * 32, block_height=5)])
+
+    transactions_gone(currency="BTC", txids=["ac" * 32])
+
+    assert Payment.objects.get().state != "replaced"
+    assert Invoice.objects.get().status == "paid"
