@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chain.currencies import Coin, coin_get
-from chain.errors import UnknownCurrency
+from chain.errors import NoWallet, UnknownCurrency
 from chain.selectors import wallet_currencies
 from chain.services import address_allocate
 from invoices.callbacks import CREATED, callback_emit
@@ -40,7 +40,8 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
     _check_amount(request, fiat)
     _check_callback_url(request.echoed.get("callback_url"))
     is_bill = _invoice_type(request) == InvoiceType.BILL
-    accepted = wallet_currencies(merchant=merchant)
+    # An invoice's wallet is checked by the address allocation itself; only a bill lists every wallet.
+    accepted = wallet_currencies(merchant=merchant) if is_bill else None
 
     if is_bill and not request.price_currency:
         if not accepted:
@@ -61,7 +62,10 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
         invoice.save()
         invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}")
         # Last before the callback and commit: the wallet row stays locked from the allocation to the commit.
-        option = payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units)
+        try:
+            option = payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units)
+        except NoWallet:
+            raise InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into") from None
         # A new invoice's options and payments are known; rendering it needs no query for them.
         invoice._prefetched_objects_cache = {"payment_options": [option], "payments": []}
         callback_emit(invoice=invoice, name=CREATED)
@@ -149,14 +153,14 @@ def _invoice_type(request: InvoiceRequest) -> str:
     raise InvoiceInputError("type", 'must be "bill" or left out')
 
 
-def _coin(request: InvoiceRequest, accepted: list[str]) -> Coin:
+def _coin(request: InvoiceRequest, accepted: list[str] | None) -> Coin:
     if not request.price_currency:
         raise InvoiceInputError("price_currency", "can't be blank (or create a bill with type \"bill\")")
     try:
         coin = coin_get(request.price_currency)
     except UnknownCurrency:
         raise InvoiceInputError("price_currency", f"is not a supported currency: {request.price_currency}") from None
-    if coin.code not in accepted:
+    if accepted is not None and coin.code not in accepted:
         raise InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into")
     if request.confirmations_required is not None and not 0 <= request.confirmations_required <= MAX_CONFIRMATIONS:
         raise InvoiceInputError("confirmations_required", f"must be between 0 and {MAX_CONFIRMATIONS}")
