@@ -230,6 +230,9 @@ WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
 # The most one callback request may take, connecting, sending and reading together.
 WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 5, minimum=1)
 WEBHOOKS_MAX_RESPONSE_BYTES = env_int("WEBHOOKS_MAX_RESPONSE_BYTES", 64 * 1024, minimum=1024)
+# Requests in flight to one endpoint (scheme, host, port) at most; more wait for a retry, so a hanging endpoint holds
+# at most this many worker threads.
+WEBHOOKS_ENDPOINT_CONCURRENCY = env_int("WEBHOOKS_ENDPOINT_CONCURRENCY", 10, minimum=1)
 # After a rotation the previous signing secret still signs (beside the new one) this long.
 WEBHOOKS_SECRET_OVERLAP_SECONDS = env_int("WEBHOOKS_SECRET_OVERLAP_SECONDS", 24 * 3600, minimum=0)
 WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 5, minimum=1)

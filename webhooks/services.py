@@ -1,0 +1,267 @@
+"""Webhook events (the outbox), their deliveries, and the merchants' signing secrets."""
+
+import json
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+from functools import partial
+
+from celery import current_app
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from merchants.models import Merchant
+from webhooks import safe_http
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Event, WebhookSecret
+from webhooks.schedule import is_retryable, is_success, retry_at
+from webhooks.signing import secret_generate, signed_headers
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_TASK = "webhooks.tasks.delivery_attempt_task"
+SWEEP_BATCH = 500
+EXCERPT_BYTES = 1024
+INTERRUPTED = "interrupted: the worker was lost before the outcome was recorded"
+_PENDING, _DELIVERED, _FAILED = DeliveryState.PENDING, DeliveryState.DELIVERED, DeliveryState.FAILED
+
+
+def event_emit(
+    *,
+    merchant: Merchant,
+    url: str | None,
+    name: str,
+    event_id: uuid.UUID,
+    body: dict,
+    invoice_id: uuid.UUID | None = None,
+) -> Event:
+    """Store event `name` with `body` serialised once, exactly as it will be signed and sent, and, when `url` is
+    set, a delivery to it due now, whose task is queued when the caller's transaction commits.
+
+    Must run inside the transaction of the change the event reports (the outbox): the event commits with that
+    change or not at all. A queue that is down at commit time is logged and only delays the delivery until the
+    sweeper finds it. `event_id` is the `webhook-id` of every attempt.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "event_emit must run inside the transaction of the change it reports"
+        )
+    now = timezone.now()
+    text = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
+    event = Event.objects.create(
+        id=event_id, merchant=merchant, invoice_id=invoice_id, name=name, body=text, created_at=now
+    )
+    if url:
+        delivery = Delivery.objects.create(
+            merchant=merchant,
+            event=event,
+            url=url,
+            origin=safe_http.origin(url),
+            next_attempt_at=now,
+            dispatched_at=now,
+            created_at=now,
+        )
+        transaction.on_commit(partial(_enqueue, delivery.pk))
+    return event
+
+
+def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> DeliveryAttempt | None:
+    """Make the due attempt of a pending delivery and record it; None when there is none to make (delivered,
+    failed, not due yet, or held by another worker).
+
+    The delivery is claimed with one guarded UPDATE (pending and due) that moves `next_attempt_at` one lease ahead,
+    committed together with the attempt row before the request goes out: two workers never make the same attempt,
+    and one that dies mid-request leaves an unfinished attempt in the log and a delivery the sweeper hands out again
+    when the lease ends. The request is made outside any transaction, signed at `now` with every valid secret.
+
+    A 2xx answer delivers. A network error, timeout, 408, 429 or 5xx schedules the next attempt
+    (`schedule.retry_at`), or fails the delivery three days after the event. Any other answer (a 3xx, which is never
+    followed; 410 Gone, the endpoint asking us to stop; another 4xx) and a refused URL fail it at once. An endpoint
+    (scheme, host and port) that already has WEBHOOKS_ENDPOINT_CONCURRENCY requests in flight gets no more: the
+    attempt is logged as not sent and retried on the schedule, so that a slow or hanging endpoint holds at most that
+    many worker threads, however many callbacks its merchant has.
+    """
+    now = now or timezone.now()
+    claim = _claim(delivery_id=delivery_id, now=now)
+    if claim is None:
+        return None
+    delivery, attempt, secrets = claim
+    held_back = attempt.finished_at is not None  # its endpoint has its limit of requests in flight
+    retryable = held_back or _send(delivery=delivery, attempt=attempt, secrets=secrets, now=now)
+    state, next_attempt_at = _FAILED, None
+    if attempt.status_code is not None and is_success(attempt.status_code):
+        state = _DELIVERED
+    elif retryable:
+        created = delivery.event.created_at
+        next_attempt_at = retry_at(attempt_number=attempt.number, attempted_at=now, event_created_at=created)
+        state = _PENDING if next_attempt_at else _FAILED
+    with transaction.atomic():
+        attempt.save(update_fields=["finished_at", "status_code", "latency_ms", "response_excerpt", "error"])
+        # Fenced by the attempt number: a worker whose lease ran out never overwrites a later attempt's outcome.
+        Delivery.objects.filter(pk=delivery_id, state=_PENDING, attempt_count=attempt.number).update(
+            state=state,
+            next_attempt_at=next_attempt_at,
+            dispatched_at=None,
+            last_status=attempt.status_code,
+            last_error=attempt.error,
+            delivered_at=attempt.finished_at if state == _DELIVERED else None,
+        )
+    return attempt
+
+
+def deliveries_sweep(*, now: datetime | None = None) -> int:
+    """Queue every pending delivery that is due, oldest first, and return how many were queued.
+
+    This is what makes the outbox durable: a task lost with a dead worker or a restarted Redis, a retry that came
+    due, an enqueue that failed at commit time are all found here by `next_attempt_at`. A delivery handed to the
+    queue is not handed again for one lease (`dispatched_at`), so a backlog in the queue is not multiplied; one still
+    not attempted after that is taken for lost. Batches are claimed FOR UPDATE SKIP LOCKED, so two sweeps never queue
+    the same delivery. The sweep only queues: it never waits on an endpoint.
+    """
+    now = now or timezone.now()
+    queued = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(state=_PENDING, next_attempt_at__lte=now)
+                .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - _lease()))
+                .order_by("next_attempt_at")
+                .values_list("pk", flat=True)[:SWEEP_BATCH]
+            )
+            Delivery.objects.filter(pk__in=batch).update(dispatched_at=now)
+        for delivery_id in batch:
+            if not _enqueue(delivery_id):
+                return queued
+            queued += 1
+        if len(batch) < SWEEP_BATCH:
+            return queued
+
+
+def delivery_resend(*, delivery: Delivery) -> bool:
+    """Make a delivered or failed delivery pending again with an attempt due now, under the same `webhook-id` (so a
+    receiver that deduplicates sees it as a repeat); False when it is still pending. Retries after a failed resend
+    follow the schedule, which ends three days after the event."""
+    now = timezone.now()
+    with transaction.atomic():
+        resent = Delivery.objects.filter(pk=delivery.pk, state__in=[_DELIVERED, _FAILED]).update(
+            state=_PENDING, next_attempt_at=now, dispatched_at=now, delivered_at=None
+        )
+        if resent:
+            transaction.on_commit(partial(_enqueue, delivery.pk))
+    return bool(resent)
+
+
+def secret_current(*, merchant: Merchant) -> str:
+    """The merchant's current signing secret (`whsec_...`), created on first use."""
+    return _secret_current(merchant_id=merchant.pk)
+
+
+def secret_rotate(*, merchant: Merchant) -> str:
+    """Make a new current signing secret and return it. The one it replaces keeps signing beside it for
+    WEBHOOKS_SECRET_OVERLAP_SECONDS, so that receivers can switch over without rejecting a callback.
+
+    Locks the merchant's row (FOR NO KEY UPDATE, which events being written meanwhile do not wait on), so that
+    rotations of one merchant run one after the other."""
+    now = timezone.now()
+    with transaction.atomic():
+        Merchant.objects.select_for_update(no_key=True).get(pk=merchant.pk)
+        WebhookSecret.objects.filter(merchant=merchant, valid_until__isnull=True).update(
+            valid_until=now + timedelta(seconds=settings.WEBHOOKS_SECRET_OVERLAP_SECONDS)
+        )
+        return WebhookSecret.objects.create(merchant=merchant, secret=secret_generate(), created_at=now).secret
+
+
+def _claim(*, delivery_id: int, now: datetime) -> tuple[Delivery, DeliveryAttempt, list[str]] | None:
+    """Claim the delivery if it is pending and due (see delivery_attempt) and write its attempt row, finished at
+    once when its endpoint is at its limit of requests in flight; with the secrets to sign with."""
+    with transaction.atomic():
+        claimed = Delivery.objects.filter(pk=delivery_id, state=_PENDING, next_attempt_at__lte=now).update(
+            next_attempt_at=now + _lease(), attempt_count=F("attempt_count") + 1
+        )
+        if not claimed:
+            return None
+        delivery = Delivery.objects.select_related("event").get(pk=delivery_id)
+        if delivery.attempt_count > 1:
+            DeliveryAttempt.objects.filter(delivery=delivery, finished_at__isnull=True).update(
+                finished_at=now, error=INTERRUPTED
+            )
+        attempt = DeliveryAttempt(
+            merchant_id=delivery.merchant_id, delivery=delivery, number=delivery.attempt_count, started_at=now
+        )
+        in_flight = DeliveryAttempt.objects.filter(
+            finished_at__isnull=True, started_at__gt=now - _lease(), delivery__origin=delivery.origin
+        ).count()
+        if in_flight >= settings.WEBHOOKS_ENDPOINT_CONCURRENCY:
+            attempt.finished_at, attempt.latency_ms = now, 0
+            attempt.error = f"not sent: {in_flight} requests to {delivery.origin} already in flight"
+        attempt.save()
+        return delivery, attempt, _signing_secrets(merchant_id=delivery.merchant_id, now=now)
+
+
+def _send(*, delivery: Delivery, attempt: DeliveryAttempt, secrets: list[str], now: datetime) -> bool:
+    """Send the attempt and note its outcome on it; whether a failure is worth another attempt."""
+    event = delivery.event
+    headers = signed_headers(secrets=secrets, webhook_id=str(event.id), timestamp=int(now.timestamp()), body=event.body)
+    started = time.monotonic()
+    retryable = False
+    try:
+        response = safe_http.post(delivery.url, body=event.body.encode(), headers=headers)
+        attempt.status_code = response.status
+        attempt.response_excerpt = _text(response.body[:EXCERPT_BYTES])
+        retryable = is_retryable(response.status)
+    except safe_http.TransportError as exc:
+        attempt.error = _text(str(exc).encode())
+        retryable = True
+    except safe_http.RefusedError as exc:
+        attempt.error = str(exc)
+    attempt.latency_ms = round((time.monotonic() - started) * 1000)
+    attempt.finished_at = now + timedelta(milliseconds=attempt.latency_ms)
+    return retryable
+
+
+def _secret_current(*, merchant_id: uuid.UUID) -> str:
+    current = WebhookSecret.objects.filter(merchant_id=merchant_id, valid_until__isnull=True).first()
+    if current is None:
+        # Two first uses at once both insert; the partial unique constraint keeps one row, which both read back.
+        WebhookSecret.objects.bulk_create(
+            [WebhookSecret(merchant_id=merchant_id, secret=secret_generate())], ignore_conflicts=True
+        )
+        current = WebhookSecret.objects.get(merchant_id=merchant_id, valid_until__isnull=True)
+    return current.secret
+
+
+def _signing_secrets(*, merchant_id: uuid.UUID, now: datetime) -> list[str]:
+    valid = WebhookSecret.objects.filter(merchant_id=merchant_id).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now)
+    )
+    return list(valid.order_by("-created_at").values_list("secret", flat=True)) or [
+        _secret_current(merchant_id=merchant_id)
+    ]
+
+
+def _lease() -> timedelta:
+    # An attempt takes at most WEBHOOKS_TIMEOUT_SECONDS on the wire, plus name resolution (bounded by the system
+    # resolver); a worker still holding a delivery after this long is taken for dead.
+    return timedelta(seconds=2 * settings.WEBHOOKS_TIMEOUT_SECONDS + 10)
+
+
+def _enqueue(delivery_id: int) -> bool:
+    try:
+        with current_app.producer_pool.acquire(block=True) as producer:
+            # One immediate reconnect at most: kombu's default keeps the caller waiting seconds on a broker that is
+            # down.
+            producer.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+            current_app.send_task(DELIVERY_TASK, args=[delivery_id], producer=producer, retry=False)
+    except Exception as exc:  # the broker's client raises many types; none may fail the caller, the sweeper re-queues
+        logger.warning("webhooks: could not queue delivery %s (%s); the sweeper will", delivery_id, exc)
+        return False
+    return True
+
+
+def _text(data: bytes) -> str:
+    # PostgreSQL text cannot hold NUL.
+    return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
