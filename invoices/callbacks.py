@@ -4,7 +4,7 @@ import uuid
 
 from invoices.gocoin import invoice_output
 from invoices.models import Flavour, Invoice, Status
-from webhooks.services import event_emit
+from webhooks.services import EventToEmit, event_emit, events_emit_many
 
 GOCOIN_EVENTS = {
     Status.PAID: "invoice_payment_received",
@@ -22,6 +22,20 @@ def callback_for_status(*, invoice: Invoice, status: str) -> None:
     name = GOCOIN_EVENTS.get(status)
     if name:
         callback_emit(invoice=invoice, name=name)
+
+
+def callbacks_for_status_many(*, invoices: list[Invoice], status: str) -> None:
+    """The callbacks of many invoices that made the same move, written in one batch."""
+    name = GOCOIN_EVENTS.get(status)
+    if not name:
+        return
+    events = []
+    for invoice in invoices:
+        event_id = uuid.uuid4()
+        body = callback_body(invoice=invoice, name=name, event_id=event_id)
+        events.append(EventToEmit(merchant_id=invoice.merchant_id, url=invoice.callback_url or None, name=name,
+                                  event_id=event_id, body=body, invoice_id=invoice.id))
+    events_emit_many(events)
 
 
 def callback_emit(*, invoice: Invoice, name: str) -> uuid.UUID:

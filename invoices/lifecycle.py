@@ -7,11 +7,11 @@ from django.utils import timezone
 
 from chain.currencies import coin_get
 from chain.errors import UnknownCurrency
-from invoices.callbacks import TEST, callback_emit, callback_for_status
+from invoices.callbacks import TEST, callback_emit, callbacks_for_status_many
 from invoices.errors import InvoiceInputError
 from invoices.models import Invoice, InvoiceEvent, Status
 from invoices.payments import invoice_payments_apply
-from invoices.selectors import invoice_get, payment_totals
+from invoices.selectors import invoice_get, invoices_with_detail, payment_totals
 from invoices.services import invoice_price_set, payment_option_create
 from invoices.state import invoice_transition
 from rates.fiat import fiat_get
@@ -61,8 +61,8 @@ def _expire_batch(*, status: str, target: str, reason: str, now: datetime, batch
             [InvoiceEvent(invoice_id=i, merchant_id=m, from_status=status, to_status=target, reason=reason)
              for i, m in Invoice.objects.filter(id__in=ids).values_list("id", "merchant_id")]
         )
-        for invoice in Invoice.objects.filter(id__in=ids).select_related("merchant").prefetch_related("payment_options", "payments"):
-            callback_for_status(invoice=invoice, status=target)
+        moved = invoices_with_detail(list(Invoice.objects.filter(id__in=ids)))
+        callbacks_for_status_many(invoices=moved, status=target)
     return len(ids)
 
 

@@ -20,6 +20,22 @@ def _invoices_with_detail() -> QuerySet[Invoice]:
     )
 
 
+def invoices_with_detail(invoices: list[Invoice]) -> list[Invoice]:
+    """Attaches the payment options and payments of many invoices in two queries.
+
+    Django's prefetch_related clones a queryset per invoice, which dominates when thousands are rendered at once.
+    """
+    options: dict = {invoice.pk: [] for invoice in invoices}
+    payments: dict = {invoice.pk: [] for invoice in invoices}
+    for option in PaymentOption.objects.filter(invoice_id__in=list(options)).order_by("id"):
+        options[option.invoice_id].append(option)
+    for payment in Payment.objects.filter(invoice_id__in=list(payments)).order_by("first_seen_at", "id"):
+        payments[payment.invoice_id].append(payment)
+    for invoice in invoices:
+        invoice._prefetched_objects_cache = {"payment_options": options[invoice.pk], "payments": payments[invoice.pk]}
+    return invoices
+
+
 def invoice_get(*, merchant_ids: list[uuid.UUID], invoice_id) -> Invoice:
     """An invoice of one of the given merchants; anything else, malformed ids included, is 404."""
     try:
@@ -63,9 +79,8 @@ def invoice_search(*, filters: InvoiceFilters, page: int, per_page: int) -> tupl
             query = query.filter(**{name: value})
     total = query.count()
     offset = (page - 1) * per_page
-    ids = list(query.order_by("-created_at", "-id").values_list("id", flat=True)[offset : offset + per_page])
-    by_id = {invoice.id: invoice for invoice in _invoices_with_detail().filter(id__in=ids)}
-    return [by_id[invoice_id] for invoice_id in ids], total
+    page_invoices = list(query.select_related("merchant").order_by("-created_at", "-id")[offset : offset + per_page])
+    return invoices_with_detail(page_invoices), total
 
 
 def amount_paid(invoice: Invoice) -> int:

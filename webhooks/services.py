@@ -4,6 +4,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -23,6 +24,7 @@ from webhooks.signing import secret_generate, signed_headers
 logger = logging.getLogger(__name__)
 
 DELIVERY_TASK = "webhooks.tasks.delivery_attempt_task"
+SWEEP_TASK = "webhooks.tasks.deliveries_sweep_task"
 SWEEP_BATCH = 500
 EXCERPT_BYTES = 1024
 INTERRUPTED = "interrupted: the worker was lost before the outcome was recorded"
@@ -265,3 +267,49 @@ def _enqueue(delivery_id: int) -> bool:
 def _text(data: bytes) -> str:
     # PostgreSQL text cannot hold NUL.
     return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+@dataclass(frozen=True)
+class EventToEmit:
+    merchant_id: uuid.UUID
+    url: str | None
+    name: str
+    event_id: uuid.UUID
+    body: dict
+    invoice_id: uuid.UUID | None = None
+
+
+def events_emit_many(events: list[EventToEmit]) -> int:
+    """`event_emit` for a batch (a sweep closing many invoices at once), in two INSERTs instead of two per event.
+
+    Same outbox rule: it runs inside the caller's transaction. The deliveries are left to the sweeper, which one
+    task queued at commit wakes at once, instead of one queue message per delivery.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("events_emit_many must run inside the transaction of the change it reports")
+    if not events:
+        return 0
+    now = timezone.now()
+    Event.objects.bulk_create(
+        [
+            Event(id=e.event_id, merchant_id=e.merchant_id, invoice_id=e.invoice_id, name=e.name,
+                  body=json.dumps(e.body, cls=DjangoJSONEncoder, separators=(",", ":")), created_at=now)
+            for e in events
+        ]
+    )
+    deliveries = [
+        Delivery(merchant_id=e.merchant_id, event_id=e.event_id, url=e.url, next_attempt_at=now, created_at=now)
+        for e in events
+        if e.url
+    ]
+    Delivery.objects.bulk_create(deliveries)
+    if deliveries:
+        transaction.on_commit(_enqueue_sweep)
+    return len(events)
+
+
+def _enqueue_sweep() -> None:
+    try:
+        current_app.send_task(SWEEP_TASK, retry=False)
+    except Exception as exc:  # the broker's client raises many types; the beat sweep comes anyway
+        logger.warning("webhooks: could not queue a sweep (%s); the beat sweep will", exc)
