@@ -116,8 +116,10 @@ def invoice_payments_apply(*, invoice: Invoice, reason: str = "") -> None:
     if totals is None:
         return
     Payment.objects.filter(invoice=invoice, state=PaymentState.SEEN, block_height__isnull=False,
-                           confirmations__gte=invoice.confirmations_required or 0).update(state=PaymentState.CONFIRMED)
-    Payment.objects.filter(invoice=invoice, state=PaymentState.CONFIRMED, block_height__isnull=True).update(state=PaymentState.SEEN)
+                           confirmations__gte=invoice.confirmations_required or 0).update(
+                               state=PaymentState.CONFIRMED, confirmed_at=timezone.now())
+    Payment.objects.filter(invoice=invoice, state=PaymentState.CONFIRMED, block_height__isnull=True).update(
+        state=PaymentState.SEEN, confirmed_at=None)
     coin = coin_get(invoice.payment_options.only("currency").first().currency)
     amounts = f"{coin.to_decimal(totals.paid)} of {coin.to_decimal(totals.due)} {coin.code}"
     status = invoice.status

@@ -70,6 +70,8 @@ def test_a_full_payment_is_seen_then_confirmed_to_ready_to_ship(shop, bsv_regtes
     assert confirmed["status"] == "ready_to_ship"
     assert confirmed["payments"][0]["confirmations"] == 2
     assert confirmed["payments"][0]["state"] == "confirmed"
+    assert confirmed["payments"][0]["confirmed_at"] is not None
+    assert one_block["payments"][0]["confirmed_at"] is None
     assert timeline(invoice) == ["unpaid", "paid", "ready_to_ship"]
 
 
