@@ -53,7 +53,9 @@ class NodeRpc:
     def _post(self, payload: Any, method: str) -> Any:
         try:
             response = self._session.post(
-                self.url, data=json.dumps(payload), headers={"Content-Type": "application/json"},
+                # A fresh connection per call: on a kept-alive one the node's chunked answer waits ~40 ms for
+                # a delayed ACK, which a local connect (well under 1 ms) avoids.
+                self.url, data=json.dumps(payload), headers={"Content-Type": "application/json", "Connection": "close"},
                 timeout=self.timeout, allow_redirects=False,
             )
         except requests.RequestException as exc:

@@ -17,6 +17,8 @@ from invoices.state import invoice_transition
 
 # Confirmations are tracked up to here; beyond it a payment is settled for every purpose.
 CONFIRMATIONS_TRACKED = 1000
+# Scripts per match query: a short IN list keeps PostgreSQL on the script index; thousands make it scan the table.
+MATCH_BATCH = 500
 WATCHING = (Status.UNPAID, Status.UNDERPAID, Status.PAID, Status.READY_TO_SHIP, Status.EXPIRED, Status.MERCHANT_REVIEW)
 
 
@@ -27,9 +29,15 @@ def outputs_record(*, currency: str, outputs: list[SeenOutput]) -> int:
     by_script: dict[str, list[SeenOutput]] = {}
     for output in outputs:
         by_script.setdefault(output.script_pubkey, []).append(output)
-    options = PaymentOption.objects.filter(
-        currency=currency, script_pubkey__in=list(by_script), watch_until__gt=timezone.now()
-    ).only("id", "invoice_id", "merchant_id", "currency", "script_pubkey")
+    scripts = list(by_script)
+    now = timezone.now()
+    options = [
+        option
+        for start in range(0, len(scripts), MATCH_BATCH)
+        for option in PaymentOption.objects.filter(
+            currency=currency, script_pubkey__in=scripts[start : start + MATCH_BATCH], watch_until__gt=now
+        ).only("id", "invoice_id", "merchant_id", "currency", "script_pubkey")
+    ]
     recorded = 0
     for option in sorted(options, key=lambda o: o.invoice_id):
         for output in by_script[option.script_pubkey]:
@@ -66,14 +74,23 @@ def payment_record(*, option: PaymentOption, output: SeenOutput) -> Payment:
 
 
 def confirmations_update(*, currency: str, height: int) -> None:
-    """Counts confirmations from the new tip and moves invoices whose payments are now confirmed."""
+    """Counts confirmations from the new tip and moves invoices whose payments are now confirmed.
+
+    Only invoices waiting for confirmations (`paid`) are re-evaluated, so a block costs the same however many
+    settled payments are still being counted.
+    """
+    now = timezone.now()
     with transaction.atomic():
         moving = Payment.objects.filter(
             currency=currency, block_height__isnull=False, block_height__lte=height, confirmations__lt=CONFIRMATIONS_TRACKED
         ).exclude(confirmations=height - F("block_height") + 1)
-        invoice_ids = set(moving.values_list("invoice_id", flat=True))
-        moving.update(confirmations=height - F("block_height") + 1, updated_at=timezone.now())
-    for invoice_id in sorted(invoice_ids):
+        waiting = set(moving.filter(invoice__status=Status.PAID).values_list("invoice_id", flat=True))
+        moving.update(confirmations=height - F("block_height") + 1, updated_at=now)
+        Payment.objects.filter(
+            currency=currency, state=PaymentState.SEEN, block_height__isnull=False,
+            confirmations__gte=F("invoice__confirmations_required"),
+        ).update(state=PaymentState.CONFIRMED, confirmed_at=now)
+    for invoice_id in sorted(waiting):
         with transaction.atomic():
             invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
             invoice_payments_apply(invoice=invoice)
