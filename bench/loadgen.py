@@ -13,15 +13,15 @@ it, as gunicorn's sync worker does after every response) and send one request at
 for `warmup_s` (not recorded) and then `duration_s` (recorded). Every response must have `expect_status`;
 anything else, including connection errors, is an error and a few samples are kept.
 
-The result (JSON on stdout): requests, ok, errors, statuses, error_samples, elapsed_s, req_per_s
-(successful requests / elapsed), latency percentiles in ms of the successful requests, warm-up counts,
-and CPU seconds spent during the recorded phase by this process, the server's workers and the database.
+The result (JSON on stdout) is raw, for the caller to merge slices: ok, errors, statuses, error_samples,
+elapsed_s, the latency in ms of every successful request, warm-up counts, and the CPU seconds spent during
+the recorded phase by this process, the server's workers, the database's backends and everything else on
+the machine ("other": WAL writer, kernel, other programs), from /proc.
 Clients are asyncio coroutines over raw sockets: one process drives 32 connections for a few percent of a core.
 """
 
 import asyncio
 import json
-import math
 import os
 import resource
 import sys
@@ -76,6 +76,14 @@ def cpu_snapshot(server_pid: int | None, db_name: str | None) -> dict[str, dict[
             if title.startswith(b"postgres:") and marker in title:
                 database[pid] = seconds
     return {"server": server, "database": database}
+
+
+def machine_busy() -> float:
+    """CPU seconds all CPUs of the machine have been busy (not idle or waiting for I/O) since boot."""
+    with open("/proc/stat") as handle:
+        fields = [int(value) for value in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / _CLK_TCK
 
 
 def cpu_delta(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
@@ -197,14 +205,6 @@ class Stats:
             self.error_samples.append(f"{key}: {detail}")
 
 
-def percentile(sorted_values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 async def main(job: dict) -> dict:
     warm = Stats()
     clients = [Client(job, index, warm) for index in range(job["concurrency"])]
@@ -215,38 +215,34 @@ async def main(job: dict) -> dict:
         client.stats = stats
     cpu_before = cpu_snapshot(job.get("server_pid"), job.get("db_name"))
     own_before = own_cpu()
+    machine_before = machine_busy()
     started = time.perf_counter()
     deadline = started + job["duration_s"]
     await asyncio.gather(*(client.run(deadline) for client in clients))
     elapsed = max(stats.last_finish, deadline) - started
     own = own_cpu() - own_before
+    machine = machine_busy() - machine_before
     cpu = cpu_delta(cpu_before, cpu_snapshot(job.get("server_pid"), job.get("db_name")))
     cpu["loadgen"] = round(own, 3)
+    # Everything else that ran meanwhile: PostgreSQL's WAL writer and checkpointer, the kernel, other programs.
+    cpu["other"] = round(max(machine - sum(cpu.values()), 0.0), 3)
     for client in clients:
         await client._close()
 
-    latencies = sorted(stats.latencies)
-    ms = lambda value: None if value is None else round(value * 1000, 2)  # noqa: E731
-    ok = len(latencies)
     return {
         "concurrency": job["concurrency"],
-        "requests": ok + stats.errors,
-        "ok": ok,
+        "ok": len(stats.latencies),
         "errors": stats.errors,
         "statuses": stats.statuses,
         "error_samples": stats.error_samples,
-        "elapsed_s": round(elapsed, 3),
-        "req_per_s": round(ok / elapsed, 1),
-        "p50_ms": ms(percentile(latencies, 50)),
-        "p90_ms": ms(percentile(latencies, 90)),
-        "p99_ms": ms(percentile(latencies, 99)),
-        "max_ms": ms(latencies[-1] if latencies else None),
-        "mean_ms": ms(sum(latencies) / ok if ok else None),
+        "elapsed_s": round(elapsed, 4),
+        "latencies_ms": [round(value * 1000, 3) for value in stats.latencies],
         "warmup_ok": len(warm.latencies),
         "warmup_errors": warm.errors,
         "warmup_error_samples": warm.error_samples,
         "cpu_s": cpu,
-        "cpu_ms_per_request": {group: round(seconds * 1000 / ok, 3) if ok else None for group, seconds in cpu.items()},
+        "machine_busy_s": round(machine, 3),
+        "machine_capacity_s": round(elapsed * (os.cpu_count() or 1), 3),
     }
 
 

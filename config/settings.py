@@ -235,10 +235,10 @@ WEBHOOKS_MAX_RESPONSE_BYTES = env_int("WEBHOOKS_MAX_RESPONSE_BYTES", 64 * 1024, 
 WEBHOOKS_ENDPOINT_CONCURRENCY = env_int("WEBHOOKS_ENDPOINT_CONCURRENCY", 10, minimum=1)
 # After a rotation the previous signing secret still signs (beside the new one) this long.
 WEBHOOKS_SECRET_OVERLAP_SECONDS = env_int("WEBHOOKS_SECRET_OVERLAP_SECONDS", 24 * 3600, minimum=0)
-WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 5, minimum=1)
+# Beat interval of the sweeper. Every retry due since the last sweep is queued at once: a short interval keeps those
+# waves small, so that they do not hold back other merchants' first attempts.
+WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 1, minimum=1)
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "webhooks.tasks.deliveries_sweep_task",
     "schedule": WEBHOOKS_SWEEP_SECONDS,
-    # A sweep that waited in the queue past the next one is useless: the next one does its work.
-    "options": {"expires": WEBHOOKS_SWEEP_SECONDS},
 }
