@@ -1,7 +1,7 @@
 """The watcher's cost for one block of 10,000 outputs while 10,000, 100,000 and 1,000,000 invoices are open.
 
     .venv/bin/python bench/chain_blocks.py [--sizes 10000,100000,1000000] [--runs 3] [--outputs 10000]
-                                           [--paying 100] [--tracked 0,1000,10000] [--profile] [--keep-db]
+                                           [--paying 100] [--steady 0,10,100] [--profile] [--keep-db]
 
 Each run drops and recreates the PostgreSQL database `bench_chain_blocks`, migrates it (DJANGO_DEBUG=0, Redis
 database 13 as cache and broker, emptied first), creates one merchant and starts its own Bitcoin SV regtest node
@@ -14,7 +14,7 @@ unmeasured warm-up block at the first, and for each run:
 
   0. Settle: 6 empty blocks are mined and synced, which takes the previous block's invoices to ready_to_ship,
      then every payment is aged past the confirmations the watcher counts, as 1,000 blocks would: each measured
-     block starts from the same history (see --tracked for what that history costs).
+     block starts from the same history (see --steady for what a real history costs).
   1. 100 open invoices are picked at random; the node's wallet pays each its exact amount_due, among
      9,900 outputs to random scripts, shuffled, in 5 transactions of 2,000 outputs (the node's wallet refuses
      larger ones) built like tests/e2e/wallet.py's send_to_scripts: raw outputs, funded and signed by the node.
@@ -26,10 +26,12 @@ unmeasured warm-up block at the first, and for each run:
   4. Checks: the sync saw one block and 100 matches; the Payment rows with that block hash are exactly the
      100 expected (txid, vout) pairs, and no other Payment row was added; those 100 invoices read `paid`.
 
-The match query's plan (EXPLAIN ANALYZE with the same 10,000 scripts) is shown per size. Then, at the largest
-size, one block each with 0, 1,000 and 10,000 "tracked" invoices: ready_to_ship invoices whose payment sits in a
-recent block, fewer than CONFIRMATIONS_TRACKED (1,000) blocks deep, as a platform taking P payments per block has
-about 1,000 x P of. Results also go to bench/results/chain_blocks.json. Exits 1 when a check fails.
+The match query's plan (EXPLAIN ANALYZE of its first statement as the sync ran it) is shown per size. Then, at
+the largest size, one block each in the steady state of a platform taking P = 0, 10 and 100 payments per block: the
+node is first brought past 1,000 blocks (empty, synced: the catch-up time is shown), then open invoices are turned,
+by SQL, into the payments of the last 999 blocks, P per block: `paid` while under 6 confirmations, ready_to_ship
+deeper, every one still having its confirmations counted (CONFIRMATIONS_TRACKED = 1,000). Results also go to
+bench/results/chain_blocks.json. Exits 1 when a check fails.
 """
 
 import argparse
@@ -37,6 +39,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -404,8 +407,8 @@ def settle(node) -> float:
     """Brings the payments of earlier measured blocks to the state a long-running platform has them in, so every
     measured block starts from the same history whatever was measured before it: mines CONFIRMATIONS_REQUIRED empty
     blocks and syncs them (the app moves their invoices to ready_to_ship), then ages every payment past the
-    confirmations the watcher counts (CONFIRMATIONS_TRACKED), as that many more blocks would. (Mining and syncing
-    1,000 empty blocks instead takes 40-50 s here, mostly a ~40 ms getblock round trip per block, see README.)"""
+    confirmations the watcher counts (CONFIRMATIONS_TRACKED), as that many more blocks would, without mining and
+    syncing them before every measured block."""
     from chain.watcher import chain_sync
 
     started = time.perf_counter()
@@ -425,38 +428,64 @@ def age_payments(*, confirmed_only: bool) -> int:
     return payments.update(confirmations=CONFIRMATIONS_TRACKED)
 
 
-SEED_TRACKED_SQL = """
+SEED_STEADY_SQL = """
 WITH picked AS MATERIALIZED (
-    SELECT po.id AS option_id, po.invoice_id, po.amount_due, row_number() OVER () AS n
+    SELECT po.id AS option_id, po.invoice_id, po.amount_due, row_number() OVER () - 1 AS n
     FROM invoices_paymentoption po JOIN invoices_invoice i ON i.id = po.invoice_id
     WHERE i.status = 'unpaid' AND po.watch_until > now()
     LIMIT %(count)s
-), settled AS (
-    UPDATE invoices_invoice SET status = 'ready_to_ship', updated_at = now()
-    WHERE id IN (SELECT invoice_id FROM picked)
+), placed AS MATERIALIZED (
+    SELECT *, n / %(per_block)s AS depth FROM picked
+), moved AS (
+    UPDATE invoices_invoice AS i
+    SET status = CASE WHEN p.depth + 1 >= %(required)s THEN 'ready_to_ship' ELSE 'paid' END, updated_at = now()
+    FROM placed AS p WHERE i.id = p.invoice_id
 )
 INSERT INTO invoices_payment (
     invoice_id, payment_option_id, merchant_id, currency, txid, vout, amount, confirmations, block_hash,
     block_height, state, first_seen_at, confirmed_at, updated_at
 )
-SELECT invoice_id, option_id, %(merchant)s, 'BSV', md5('tracked' || n || random()::text) || md5(n::text), 0, amount_due,
-       %(tip)s - height + 1, repeat('0', 64), height, 'confirmed', now(), now(), now()
-FROM (SELECT *, %(tip)s - %(required)s - (n %% %(spread)s) AS height FROM picked) AS p
+SELECT invoice_id, option_id, %(merchant)s, 'BSV', md5('steady' || n || random()::text) || md5(n::text), 0, amount_due,
+       depth + 1, repeat('0', 64), %(tip)s - depth,
+       CASE WHEN depth + 1 >= %(required)s THEN 'confirmed' ELSE 'seen' END, now(),
+       CASE WHEN depth + 1 >= %(required)s THEN now() END, now()
+FROM placed
 """
 
 
-def seed_tracked(merchant_id: str, count: int, tip: int) -> int:
-    """Makes `count` open invoices ready_to_ship, each with one confirmed payment in one of the recent blocks (at
-    least the required confirmations, far fewer than CONFIRMATIONS_TRACKED): what a platform taking `count` / 1000
-    payments per block has at any time, and what every new block re-counts."""
+def seed_steady(merchant_id: str, per_block: int, tip: int) -> tuple[int, int]:
+    """The payment history of a platform that took `per_block` payments in each of the last CONFIRMATIONS_TRACKED - 1
+    blocks: open invoices become paid (payment fewer than the required confirmations deep) or ready_to_ship (deeper),
+    one payment each, `per_block` per block. Returns (payments whose confirmations are counted, invoices waiting)."""
     from django.db import connection
 
+    from invoices.payments import CONFIRMATIONS_TRACKED
+
+    depths = min(CONFIRMATIONS_TRACKED - 1, tip)
     with connection.cursor() as cursor:
-        cursor.execute(SEED_TRACKED_SQL, {
-            "count": count, "merchant": merchant_id, "tip": tip, "required": CONFIRMATIONS_REQUIRED,
-            "spread": max(tip - CONFIRMATIONS_REQUIRED - 1, 1),
+        cursor.execute(SEED_STEADY_SQL, {
+            "count": per_block * depths, "per_block": per_block, "merchant": merchant_id, "tip": tip,
+            "required": CONFIRMATIONS_REQUIRED,
         })
-        return cursor.rowcount
+        seeded = cursor.rowcount
+    return seeded, per_block * min(CONFIRMATIONS_REQUIRED - 1, depths)
+
+
+def reset_history() -> None:
+    """Every payment in a block leaves the counted window, confirmed, its invoice ready_to_ship (set directly: the
+    history of the previous steady-state block must not weigh on the next)."""
+    from django.db import connection
+
+    from invoices.payments import CONFIRMATIONS_TRACKED
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoices_payment SET confirmations = %s, confirmed_at = coalesce(confirmed_at, now()), "
+            "state = CASE WHEN state = 'seen' THEN 'confirmed' ELSE state END "
+            "WHERE block_height IS NOT NULL AND confirmations < %s",
+            [CONFIRMATIONS_TRACKED, CONFIRMATIONS_TRACKED],
+        )
+        cursor.execute("UPDATE invoices_invoice SET status = 'ready_to_ship' WHERE status = 'paid'")
 
 
 def verify(block: dict, sync: dict, paying: int, payments_before: int) -> list[str]:
@@ -554,9 +583,9 @@ def parse_args() -> argparse.Namespace:
         help="between measured blocks, do not confirm and age the earlier blocks' payments (see settle())",
     )
     parser.add_argument(
-        "--tracked", default="0,1000,10000",
-        help="after the sizes, one block at the largest size with this many settled invoices whose payments' "
-        "confirmations are still counted (every block re-evaluates them); comma-separated, empty to skip",
+        "--steady", default="0,10,100",
+        help="after the sizes, one block at the largest size in the steady state of a platform taking this many "
+        "payments per block (its last 1,000 blocks' payments still counted); comma-separated, empty to skip",
     )
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for inspection")
     parser.add_argument("--profile", action="store_true", help="cProfile the last block at the largest size")
@@ -566,7 +595,8 @@ def parse_args() -> argparse.Namespace:
 
 def bench(args: argparse.Namespace) -> int:
     sizes = [int(item) for item in args.sizes.split(",") if item.strip()]
-    tracked_counts = [int(item) for item in args.tracked.split(",") if item.strip()]
+    steady_rates = [int(item) for item in args.steady.split(",") if item.strip()]
+    catch_up = None
     merchant_id = None
     node = None
     rows, history, problems = [], [], []
@@ -623,18 +653,29 @@ def bench(args: argparse.Namespace) -> int:
                 "median_run": median_run, "runs": runs, "grow": grown, "match_plan": plan,
             })
 
-        for count in tracked_counts:
-            settle(node)
-            seeded = seed_tracked(merchant_id, count, node.rpc.call("getblockcount")) if count else 0
-            grow_open_invoices(merchant_id, sizes[-1])
-            log(f"tracked: {seeded:,} invoices with a payment still having its confirmations counted, "
-                f"{sizes[-1]:,} open")
-            run, found, _block = measure(node, args, label=f"{seeded:,} tracked")
-            problems += found
-            run.pop("match_statement", None)
-            history.append(run)
-            age_payments(confirmed_only=True)  # the seeded ones leave the window; the block's own go through settle
-            grow_open_invoices(merchant_id, sizes[-1])
+        if steady_rates:
+            from invoices.payments import CONFIRMATIONS_TRACKED
+
+            reset_history()
+            missing = CONFIRMATIONS_TRACKED + 10 - node.rpc.call("getblockcount")
+            if missing > 0:
+                node.mine(missing)
+                started = time.perf_counter()
+                caught_up = chain_sync(currency="BSV")
+                catch_up = {"blocks": caught_up.blocks, "seconds": time.perf_counter() - started}
+                log(f"catch-up: {caught_up.blocks} empty blocks synced in {catch_up['seconds']:.1f} s")
+            for per_block in steady_rates:
+                reset_history()
+                tip = node.rpc.call("getblockcount")
+                tracked, waiting = seed_steady(merchant_id, per_block, tip) if per_block else (0, 0)
+                grow_open_invoices(merchant_id, sizes[-1])
+                log(f"steady state, {per_block} payments per block: {tracked:,} payments counted, {waiting:,} invoices "
+                    f"waiting for confirmations, {sizes[-1]:,} open")
+                run, found, _block = measure(node, args, label=f"steady {per_block}/block")
+                problems += found
+                run.pop("match_statement", None)
+                history.append({**run, "per_block": per_block, "tracked_seeded": tracked, "waiting_seeded": waiting})
+                grow_open_invoices(merchant_id, sizes[-1])
     finally:
         if node is not None:
             log("stopping the regtest node")
@@ -646,19 +687,14 @@ def bench(args: argparse.Namespace) -> int:
             admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         redis.Redis.from_url(REDIS_URL).flushdb()
 
-    return report(args, rows, history, problems)
+    return report(args, rows, history, problems, catch_up)
 
 
-def report(args, rows: list[dict], history: list[dict], problems: list[str]) -> int:
+def report(args, rows: list[dict], history: list[dict], problems: list[str], catch_up: dict | None) -> int:
     first, last = rows[0], rows[-1]
     ratio = last["median_s"] / first["median_s"]
     cpu_ratio = last["median_cpu_s"] / first["median_cpu_s"]
     target_met = last["median_s"] < TARGET_SECONDS_AT_LARGEST and ratio <= TARGET_FLAT_RATIO
-    slope = None
-    if len(history) >= 2 and history[-1]["tracked_before"] > history[0]["tracked_before"]:
-        slope = (history[-1]["parts_s"]["confirmations"] - history[0]["parts_s"]["confirmations"]) / (
-            history[-1]["tracked_before"] - history[0]["tracked_before"]
-        )
     result = {
         "benchmark": "chain_blocks",
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -672,8 +708,8 @@ def report(args, rows: list[dict], history: list[dict], problems: list[str]) -> 
         "cpu_ratio_largest_over_smallest": cpu_ratio,
         "target": {"seconds_at_largest_max": TARGET_SECONDS_AT_LARGEST, "flat_ratio_max": TARGET_FLAT_RATIO,
                    "met": target_met},
-        "tracked_runs": history,
-        "confirmations_s_per_tracked_invoice": slope,
+        "steady_state_runs": history,
+        "catch_up": catch_up,
         "problems": problems,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -705,15 +741,18 @@ def report(args, rows: list[dict], history: list[dict], problems: list[str]) -> 
         print(f"match query at {row['open_invoices']:,}: {'; '.join(plan['nodes'])}; planning "
               f"{plan.get('Planning Time')}, execution {plan.get('Execution Time')}")
     if history:
-        print(f"\none block at {last['open_invoices']:,} open, with settled invoices whose payments' confirmations are "
-              "still counted (CONFIRMATIONS_TRACKED = 1000 blocks):")
-        print(f"{'tracked':>8} {'ms/block':>8} {'confirmations ms':>16} {'its SQL':>7} {'other CPUs':>10}")
+        print(f"\none block at {last['open_invoices']:,} open, in the steady state of a platform taking P payments per block "
+              f"({CONFIRMATIONS_REQUIRED} confirmations required; the payments of its last 1,000 blocks still counted):")
+        print(f"{'P':>4} {'counted':>8} {'waiting':>7} {'ms/block':>8} {'confirmations ms':>16} {'its SQL':>7} {'CPU ms':>6}"
+              f" {'other CPUs':>10}")
         for run in history:
-            print(f"{run['tracked_before']:>8,} {run['total_s'] * 1000:>8.0f} {run['parts_s']['confirmations'] * 1000:>16.0f}"
-                  f" {run['sql_queries_by_part']['confirmations']:>7} {run['other_cpus']:>10.1f}")
-        if slope is not None:
-            print(f"each tracked invoice adds {slope * 1000:.2f} ms to every block; a platform taking P payments per "
-                  f"block tracks about 1000 x P of them, so every block costs about {slope * 1000:.1f} s x P")
+            print(f"{run['per_block']:>4} {run['tracked_seeded']:>8,} {run['waiting_seeded']:>7,} {run['total_s'] * 1000:>8.0f}"
+                  f" {run['parts_s']['confirmations'] * 1000:>16.0f} {run['sql_queries_by_part']['confirmations']:>7}"
+                  f" {run['cpu_s_total'] * 1000:>6.0f} {run['other_cpus']:>10.1f}")
+        print("(counted: seeded payments under 1,000 confirmations; waiting: seeded invoices still paid, not yet confirmed;"
+              " each block also brings its own 100 payments)")
+    if catch_up:
+        print(f"catch-up before it: {catch_up['blocks']} empty blocks synced in {catch_up['seconds']:.1f} s")
     print(f"\npayments recorded: {'every block exactly the expected ' + str(args.paying) if not problems else 'PROBLEMS'}")
     for problem in problems:
         print(f"  {problem}")
@@ -722,8 +761,15 @@ def report(args, rows: list[dict], history: list[dict], problems: list[str]) -> 
     return 1 if problems else 0
 
 
+def _exit_on_signal(signum, _frame) -> None:
+    # SIGTERM/SIGHUP end the run like Ctrl-C: through the finally blocks that stop the node and drop the database.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     args = parse_args()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     env = bench_env()
     try:
         provision(env)
@@ -734,9 +780,10 @@ def main() -> int:
         return bench(args)
     except BenchError as exc:
         log(f"error: {exc}")
+        return 1
+    finally:
         if not args.keep_db:
             admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        return 1
 
 
 if __name__ == "__main__":

@@ -490,8 +490,15 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
     return 0
 
 
+def _exit_on_signal(signum, _frame) -> None:
+    # SIGTERM/SIGHUP end the run like Ctrl-C: through the finally blocks that stop the node and drop the database.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     args = parse_args()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     env = bench_env()
     try:
         provision(env)
@@ -502,9 +509,10 @@ def main() -> int:
         return bench(args, env)
     except BenchError as exc:
         log(f"error: {exc}")
+        return 1
+    finally:
         if not args.keep_db:
             admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        return 1
 
 
 if __name__ == "__main__":

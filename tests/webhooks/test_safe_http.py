@@ -228,11 +228,18 @@ def tls_endpoint(tmp_path, monkeypatch, settings):
                 return
             try:
                 with server_context.wrap_socket(connection, server_side=True) as tls:
-                    request = tls.recv(65536)
-                    server_names.append(request.split(b"\r\nHost: ")[1].split(b"\r\n")[0].decode())
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        request += tls.recv(65536)
+                    head, _, body = request.partition(b"\r\n\r\n")
+                    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+                    # All of it is read: closing with bytes unread would reset the connection under the answer.
+                    while len(body) < int(headers[b"Content-Length"]):
+                        body += tls.recv(65536)
+                    server_names.append(headers[b"Host"].decode())
                     tls.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
-            except (OSError, IndexError):
-                pass
+            except OSError:
+                pass  # the client refused the certificate
 
     threading.Thread(target=serve, daemon=True).start()
     yield listener.getsockname()[1], server_names
