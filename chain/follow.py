@@ -23,8 +23,9 @@ MAX_BACKOFF_SECONDS = 30.0
 # How long the loop may sleep before it notices the stop event.
 STOP_CHECK_SECONDS = 0.5
 # Messages closer together than this belong to one burst (a block and its transactions, a mined batch).
-BURST_GAP_SECONDS = 0.1
-BURST_MAX_SECONDS = 2.0
+BURST_GAP_SECONDS = 0.01
+# A burst is cut after this, so a notification waits at most that long for its sync however busy the chain is.
+BURST_MAX_SECONDS = 0.25
 
 
 def follow(

@@ -5,7 +5,8 @@ Amounts paid are always summed from Payment rows, never kept as a running total.
 """
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chain.currencies import coin_get
@@ -53,7 +54,8 @@ def payment_record(*, option: PaymentOption, output: SeenOutput) -> Payment:
     are applied one after the other.
     """
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=option.invoice_id)
+        # With its merchant, which the callback of a status move renders; only the invoice row is locked.
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("merchant").get(pk=option.invoice_id)
         payment, created = Payment.objects.get_or_create(
             txid=output.txid,
             vout=output.vout,
@@ -76,23 +78,26 @@ def payment_record(*, option: PaymentOption, output: SeenOutput) -> Payment:
 def confirmations_update(*, currency: str, height: int) -> None:
     """Counts confirmations from the new tip and moves invoices whose payments are now confirmed.
 
-    Only invoices waiting for confirmations (`paid`) are re-evaluated, so a block costs the same however many
-    settled payments are still being counted.
+    A count going up can move an invoice only when one of its payments reaches the invoice's confirmations_required
+    (losing confirmations is blocks_disconnect's business): only those invoices are re-evaluated, once, not every
+    `paid` invoice on every block until it is confirmed.
     """
     now = timezone.now()
     with transaction.atomic():
-        moving = Payment.objects.filter(
-            currency=currency, block_height__isnull=False, block_height__lte=height, confirmations__lt=CONFIRMATIONS_TRACKED
-        ).exclude(confirmations=height - F("block_height") + 1)
-        waiting = set(moving.filter(invoice__status=Status.PAID).values_list("invoice_id", flat=True))
-        moving.update(confirmations=height - F("block_height") + 1, updated_at=now)
         Payment.objects.filter(
+            currency=currency, block_height__isnull=False, block_height__lte=height, confirmations__lt=CONFIRMATIONS_TRACKED
+        ).exclude(confirmations=height - F("block_height") + 1).update(
+            confirmations=height - F("block_height") + 1, updated_at=now
+        )
+        reached = Payment.objects.filter(
             currency=currency, state=PaymentState.SEEN, block_height__isnull=False,
-            confirmations__gte=F("invoice__confirmations_required"),
-        ).update(state=PaymentState.CONFIRMED, confirmed_at=now)
-    for invoice_id in sorted(waiting):
+            confirmations__gte=Coalesce(F("invoice__confirmations_required"), Value(0)),
+        )
+        invoice_ids = set(reached.values_list("invoice_id", flat=True))
+        reached.update(state=PaymentState.CONFIRMED, confirmed_at=now)
+    for invoice_id in sorted(invoice_ids):
         with transaction.atomic():
-            invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+            invoice = Invoice.objects.select_for_update(of=("self",)).select_related("merchant").get(pk=invoice_id)
             invoice_payments_apply(invoice=invoice)
 
 
@@ -129,15 +134,20 @@ def transactions_gone(*, currency: str, txids: list[str]) -> None:
 
 def invoice_payments_apply(*, invoice: Invoice, reason: str = "") -> None:
     """Moves the invoice to the status its payments call for. The caller holds the invoice row lock."""
-    totals = payment_totals(invoice)
+    payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+    totals = payment_totals(invoice, payments)
     if totals is None:
         return
-    Payment.objects.filter(invoice=invoice, state=PaymentState.SEEN, block_height__isnull=False,
-                           confirmations__gte=invoice.confirmations_required or 0).update(
-                               state=PaymentState.CONFIRMED, confirmed_at=timezone.now())
-    Payment.objects.filter(invoice=invoice, state=PaymentState.CONFIRMED, block_height__isnull=True).update(
-        state=PaymentState.SEEN, confirmed_at=None)
-    coin = coin_get(invoice.payment_options.only("currency").first().currency)
+    required = invoice.confirmations_required or 0
+    _states_set(
+        [p for p in payments if p.state == PaymentState.SEEN and p.block_height is not None and p.confirmations >= required],
+        PaymentState.CONFIRMED, confirmed_at=timezone.now(),
+    )
+    _states_set([p for p in payments if p.state == PaymentState.CONFIRMED and p.block_height is None],
+                PaymentState.SEEN, confirmed_at=None)
+    # A status move's callback renders the invoice with its payments: hand them over rather than read them again.
+    invoice._prefetched_objects_cache = {**getattr(invoice, "_prefetched_objects_cache", {}), "payments": payments}
+    coin = coin_get(payments[0].payment_option.currency)
     amounts = f"{coin.to_decimal(totals.paid)} of {coin.to_decimal(totals.due)} {coin.code}"
     status = invoice.status
 
@@ -161,6 +171,14 @@ def invoice_payments_apply(*, invoice: Invoice, reason: str = "") -> None:
             invoice_transition(invoice=invoice, to=Status.READY_TO_SHIP, reason=f"payments confirmed: {amounts}")
     if invoice.status == Status.UNDERPAID and totals.paid == 0 and totals.replaced:
         invoice_transition(invoice=invoice, to=Status.INVALID, reason=reason or "the payment was double spent")
+
+
+def _states_set(payments: list[Payment], state: str, *, confirmed_at) -> None:
+    """One UPDATE for the payments that need it (usually none), and the same change on the rows in memory."""
+    if payments:
+        Payment.objects.filter(id__in=[p.id for p in payments]).update(state=state, confirmed_at=confirmed_at)
+        for payment in payments:
+            payment.state, payment.confirmed_at = state, confirmed_at
 
 
 def _review(invoice: Invoice, why: str) -> None:

@@ -114,9 +114,13 @@ class PaymentTotals:
         return max(self.paid - self.due, 0)
 
 
-def payment_totals(invoice: Invoice) -> PaymentTotals | None:
-    """What the invoice's payments add up to, for the option they pay (None before any payment)."""
-    payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+def payment_totals(invoice: Invoice, payments: list[Payment] | None = None) -> PaymentTotals | None:
+    """What the invoice's payments add up to, for the option they pay (None before any payment).
+
+    `payments`: the invoice's payments with their options, oldest first, when the caller has read them already.
+    """
+    if payments is None:
+        payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
     if not payments:
         return None
     option = payments[0].payment_option
