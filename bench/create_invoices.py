@@ -1,7 +1,7 @@
 """Invoice creation through the real HTTP stack (gunicorn + PostgreSQL), beside a one-INSERT baseline.
 
     .venv/bin/python bench/create_invoices.py [--duration 10] [--rounds 2] [--warmup 1] [--concurrency 8,32]
-                                              [--worker-class gthread --workers 4 --threads 2]
+                                              [--worker-class sync --workers 3 | --worker-class gthread --threads 2]
 
 Each run drops and recreates the PostgreSQL database `bench_payments`, migrates it, stores the fixed spot
 rates, provisions a merchant with a BTC wallet (BIP84 account key of the public test mnemonic "abandon ...
@@ -10,7 +10,7 @@ about") and an API key, and creates the bench-only table `bench_row`. It then st
 `POST /bench/baseline` (same token authentication and scope check, one INSERT; see bench/views.py).
 
 For each concurrency, bench/loadgen.py (a separate process) drives N clients, each with its own keep-alive
-connection, against the baseline and `POST /api/v1/merchants/<id>/invoices`, in slices that alternate
+connection (reopened when the server closes it, as gunicorn's sync workers do after every response), against the baseline and `POST /api/v1/merchants/<id>/invoices`, in slices that alternate
 between the two (so both see the same machine), each slice after a short warm-up. Every response must be
 201. The table and bench/results/create_invoices.json give req/s, p50/p99 latency, errors, the CPU
 milliseconds per request of the gunicorn workers, the PostgreSQL backends, the load generator and of
@@ -145,7 +145,7 @@ class Server:
     @property
     def model(self) -> str:
         if self.args.worker_class == "sync":
-            return f"gunicorn sync, {self.args.workers} workers"
+            return f"gunicorn sync, {self.args.workers} workers (no keep-alive: one connection per request)"
         return f"gunicorn gthread, {self.args.workers} workers x {self.args.threads} threads"
 
     def start(self) -> None:
@@ -400,11 +400,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--concurrency", default="8,32", help="comma-separated client counts (default 8,32)")
     parser.add_argument(
-        "--worker-class", choices=("sync", "gthread"), default="gthread",
-        help="gunicorn worker model; the default, gthread with 4 workers x 2 threads, measured best on 2 cores (bench/README.md)",
+        "--worker-class", choices=("sync", "gthread"), default="sync",
+        help="gunicorn worker model; the default, 3 sync workers, measured best for both endpoints on 2 cores (bench/README.md)",
     )
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker (gthread only)")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (gthread only; default 2)")
     parser.add_argument(
         "--quiet-wait", type=float, default=10.0,
         help=f"seconds to wait at most, before each measurement, for the machine to be under {QUIET_BUSY_PCT:g}%% busy",
