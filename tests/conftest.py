@@ -3,6 +3,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import Tenant, make_tenant
 
+pytest_plugins = ["tests.browser"]
+
 
 def pytest_sessionstart(session):
     """The suite runs on the real services; without them it stops here instead of passing on a stand-in."""
