@@ -101,6 +101,16 @@ class Invoice(models.Model):
     user_defined_8 = models.TextField(null=True, blank=True)
     data = models.TextField(null=True, blank=True)
 
+    # Anypay's fields; `webhook_url` is kept in callback_url and `email` in customer_email.
+    external_id = models.TextField(null=True, blank=True)
+    business_id = models.CharField(max_length=255, null=True, blank=True)
+    location_id = models.CharField(max_length=255, null=True, blank=True)
+    register_id = models.CharField(max_length=255, null=True, blank=True)
+    memo = models.TextField(null=True, blank=True)
+    # An Anypay invoice is quoted in every coin at creation; the quote of the coin first paid becomes the invoice's.
+    option_quotes = models.JSONField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
     merchant_review_reason = models.TextField(null=True, blank=True)
     merchant_review_spot_rate = models.DecimalField(max_digits=40, decimal_places=18, null=True, blank=True)
     # What the merchant accepted in review: from then on, that amount counts as paid in full.
@@ -118,6 +128,9 @@ class Invoice(models.Model):
             models.Index(fields=["merchant", "order_id"], name="invoice_merchant_order"),
             models.Index(fields=["merchant", "customer_email"], name="invoice_merchant_email"),
             models.Index(fields=["merchant", "updated_at"], name="invoice_merchant_updated"),
+            models.Index(fields=["merchant", "business_id", "-created_at"], name="invoice_merchant_business"),
+            models.Index(fields=["merchant", "location_id", "-created_at"], name="invoice_merchant_location"),
+            models.Index(fields=["merchant", "register_id", "-created_at"], name="invoice_merchant_register"),
             models.Index(
                 fields=["expires_at"], name="invoice_open_expiry", condition=models.Q(status__in=["unpaid", "underpaid"])
             ),

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from chain.currencies import coin_get
 from chain.listeners import SeenOutput
-from invoices.models import Invoice, Payment, PaymentOption, PaymentState, Status
+from invoices.anypay import anypay_payment_option_commit
+from invoices.models import Flavour, Invoice, Payment, PaymentOption, PaymentState, Status
 from invoices.selectors import COUNTED_PAYMENT_STATES as COUNTED
 from invoices.selectors import payment_totals
 from invoices.state import invoice_transition
@@ -56,6 +57,8 @@ def payment_record(*, option: PaymentOption, output: SeenOutput) -> Payment:
     with transaction.atomic():
         # With its merchant, which the callback of a status move renders; only the invoice row is locked.
         invoice = Invoice.objects.select_for_update(of=("self",)).select_related("merchant").get(pk=option.invoice_id)
+        if invoice.flavour == Flavour.ANYPAY:
+            anypay_payment_option_commit(invoice=invoice, option=option)
         payment, created = Payment.objects.get_or_create(
             txid=output.txid,
             vout=output.vout,
