@@ -1,9 +1,10 @@
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from chain.currencies import coin_get
@@ -151,3 +152,72 @@ def review_gain_loss(invoice: Invoice) -> dict | None:
     value = coin.to_decimal(totals.paid) * invoice.merchant_review_spot_rate
     fiat_difference = (value - invoice.base_price).quantize(Decimal(1).scaleb(-fiat.precision))
     return {"payout_currency": format(fiat_difference, "f"), "price_currency": coin.format(totals.paid - totals.due)}
+
+
+def invoice_get_for_gateway(*, invoice_id) -> Invoice:
+    """Any merchant's invoice, for its public payment page: knowing its random id is what lets a customer see it."""
+    try:
+        invoice_uuid = uuid.UUID(str(invoice_id))
+    except ValueError:
+        raise Http404("invoice not found") from None
+    invoice = _invoices_with_detail().filter(id=invoice_uuid).first()
+    if invoice is None:
+        raise Http404("invoice not found")
+    return invoice
+
+
+@dataclass(frozen=True)
+class PaymentProgress:
+    option: PaymentOption | None
+    price: int | None
+    paid: int
+    due: int
+    confirmations: int
+
+
+def payment_progress(invoice: Invoice) -> PaymentProgress:
+    """Where the customer stands: the option to pay, base units paid and still due, and the confirmations of the
+    least confirmed payment (what a customer waits for)."""
+    option = primary_option(invoice)
+    counted = [payment for payment in invoice.payments.all() if payment.state in COUNTED_PAYMENT_STATES]
+    paid = sum(payment.amount for payment in counted)
+    price = option.amount_due if option is not None else None
+    return PaymentProgress(
+        option=option,
+        price=price,
+        paid=paid,
+        due=max(price - paid, 0) if price is not None else 0,
+        confirmations=min((payment.confirmations for payment in counted), default=0),
+    )
+
+
+@dataclass(frozen=True)
+class DailyVolume:
+    currency: str
+    day: date
+    received: int
+    payments: int
+
+
+def payment_volume_by_day(*, merchant_ids: list[uuid.UUID], since: datetime) -> list[DailyVolume]:
+    """Base units received per currency and day (in the site's time zone) since `since`, from the counted payments
+    (seen or confirmed) of the merchants' invoices, by currency then day."""
+    rows = (
+        Payment.objects.filter(merchant_id__in=merchant_ids, first_seen_at__gte=since, state__in=COUNTED_PAYMENT_STATES)
+        .annotate(day=TruncDate("first_seen_at"))
+        .values("currency", "day")
+        .annotate(received=Sum("amount"), payments=Count("id"))
+        .order_by("currency", "day")
+    )
+    return [DailyVolume(**row) for row in rows]
+
+
+def invoice_status_counts(*, merchant_ids: list[uuid.UUID], since: datetime) -> dict[str, int]:
+    """How many of the merchants' invoices created since `since` are in each status now."""
+    rows = (
+        Invoice.objects.filter(merchant_id__in=merchant_ids, created_at__gte=since)
+        .values("status")
+        .annotate(count=Count("id"))
+        .order_by("status")
+    )
+    return {row["status"]: row["count"] for row in rows}
