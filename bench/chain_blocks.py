@@ -21,7 +21,7 @@ unmeasured warm-up block at the first, and for each run:
   2. `generate 1` mines them; the mempool is then empty, and the watcher's cursor is the block just below.
   3. `chain_sync(currency="BSV")`, the real one in this process, processes exactly that block; it is timed,
      with its parts: getblock RPC (HTTP + JSON decoding), other RPCs, turning transactions into outputs, the
-     match query (outputs_record without what it calls), payment_record x 100, confirmations, the rest (commit,
+     match query (outputs_record without what it calls), payments_record (the 100 payments), confirmations, the rest (commit,
      cursor, queueing the callbacks); SQL statements are counted per part, CPU per process.
   4. Checks: the sync saw one block and 100 matches; the Payment rows with that block hash are exactly the
      100 expected (txid, vout) pairs, and no other Payment row was added; those 100 invoices read `paid`.
@@ -259,7 +259,7 @@ class Timers:
         self.queries: dict[str, int] = defaultdict(int)
         self.query_seconds: dict[str, float] = defaultdict(float)
         self._stack = ["other"]
-        self.first_payment_sql: list[str] = []  # the statements of the first payment_record call, for the report
+        self.first_payment_sql: list[str] = []  # the statements of the payments_record call, for the report
         self.match_statement: tuple[str, object] | None = None  # the match query as run, for EXPLAIN
 
     @contextmanager
@@ -292,7 +292,7 @@ class Timers:
         wrap(chain.rpc.NodeRpc, "batch", "other_rpc")
         wrap(chain.watcher, "outputs_of", "outputs_of")
         wrap(invoices.payments, "outputs_record", "match_query")
-        wrap(invoices.payments, "payment_record", "payment_record")
+        wrap(invoices.payments, "payments_record", "payments_record")
         wrap(invoices.payments, "confirmations_update", "confirmations")
 
         def count_queries(execute, sql, params, many, context):
@@ -302,7 +302,7 @@ class Timers:
             finally:
                 self.queries[self._stack[-1]] += 1
                 self.query_seconds[self._stack[-1]] += time.perf_counter() - started
-                if self._stack[-1] == "payment_record" and self.counts["payment_record"] == 0:
+                if self._stack[-1] == "payments_record" and self.counts["payments_record"] == 0:
                     self.first_payment_sql.append(" ".join(sql.split())[:160])
                 if self._stack[-1] == "match_query" and self.match_statement is None:
                     self.match_statement = (sql, params)
@@ -363,12 +363,12 @@ def timed_sync(node, *, profile_to: Path | None = None) -> dict:
         "getblock": s["getblock"],
         "other_rpc": s["other_rpc"],
         "outputs_of": s["outputs_of"],
-        "match_query": s["match_query"] - s["payment_record"],
-        "payment_record": s["payment_record"],
+        "match_query": s["match_query"] - s["payments_record"],
+        "payments_record": s["payments_record"],
         "confirmations": s["confirmations"],
     }
     parts["rest"] = total - sum(parts.values())
-    queries = {part: timers.queries.get(part, 0) for part in ("match_query", "payment_record", "confirmations", "other")}
+    queries = {part: timers.queries.get(part, 0) for part in ("match_query", "payments_record", "confirmations", "other")}
     cpu = {
         "bench_process": time.process_time() - before[0],
         "postgres_backend": cpu_seconds(backend) - before[1],
@@ -378,12 +378,12 @@ def timed_sync(node, *, profile_to: Path | None = None) -> dict:
         "report": report,
         "total_s": total,
         "parts_s": parts,
-        "payment_record_calls": timers.counts["payment_record"],
+        "payments_record_calls": timers.counts["payments_record"],
         "sql_queries": sum(timers.queries.values()),
         "sql_queries_by_part": queries,
         "sql_s": sum(timers.query_seconds.values()),
         "sql_s_by_part": dict(timers.query_seconds),
-        "first_payment_record_sql": timers.first_payment_sql,
+        "first_payments_record_sql": timers.first_payment_sql,
         "match_statement": timers.match_statement,
         "cpu_s": cpu,
         "machine_busy_pct": 100 * busy,
@@ -553,7 +553,7 @@ def measure(node, args, *, label: str, profile_to: Path | None = None) -> tuple[
         "total_s": sync["total_s"], "parts_s": sync["parts_s"], "outputs": outputs_in_block,
         "transactions": len(block["txids"]) + 1, "matched": sync["report"].matched, "tracked_before": tracked,
         "sql_queries": sync["sql_queries"], "sql_queries_by_part": sync["sql_queries_by_part"], "sql_s": sync["sql_s"],
-        "sql_s_by_part": sync["sql_s_by_part"], "first_payment_record_sql": sync["first_payment_record_sql"],
+        "sql_s_by_part": sync["sql_s_by_part"], "first_payments_record_sql": sync["first_payments_record_sql"],
         "cpu_s": sync["cpu_s"], "cpu_s_total": sum(sync["cpu_s"].values()), "match_statement": sync["match_statement"],
         "machine_busy_pct": sync["machine_busy_pct"],
         "other_cpus": sync["other_cpus"],

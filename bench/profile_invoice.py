@@ -84,8 +84,8 @@ _PACKAGES = (
 
 
 def _package(filename: str, name: str) -> str:
-    if "psycopg2" in name or "psycopg2" in filename:
-        return "psycopg2: waiting for PostgreSQL (round trips + server time)"
+    if "psycopg" in name or "psycopg" in filename:
+        return "psycopg: waiting for PostgreSQL (round trips + server time)"
     for marker, label in _PACKAGES:
         if marker in filename:
             return label
@@ -94,6 +94,18 @@ def _package(filename: str, name: str) -> str:
     if filename == "~":
         return "C builtins (getattr, isinstance, ... mostly called by the ORM)"
     return "standard library and others"
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (the PostgreSQL backend serving this connection), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -140,18 +152,25 @@ def main() -> None:
         print(f"{len(captured)} statements, {timer.seconds * 1000:.2f} ms in SQL calls")
 
     print("\n=== mean per request (in-process, one client, no contention) ===")
+    backend = _backend_pid()
+    cpu: dict[str, float] = {}
     for name in paths:
         timer = SqlTimer()
-        n = 200
+        n = 300
         with connection.execute_wrapper(timer):
-            started = time.perf_counter()
+            started, cpu_started, backend_started = time.perf_counter(), time.process_time(), _cpu_seconds(backend)
             for _ in range(n):
                 post(name)
             wall = time.perf_counter() - started
+            own, server = time.process_time() - cpu_started, _cpu_seconds(backend) - backend_started
+        cpu[name] = (own + server) / n
         print(
             f"{name:<9} {wall / n * 1000:6.2f} ms wall, {timer.seconds / n * 1000:6.2f} ms in {timer.calls / n:.0f} SQL calls "
-            f"(round trips + server), {(wall - timer.seconds) / n * 1000:6.2f} ms Python"
+            f"(round trips + server), {(wall - timer.seconds) / n * 1000:6.2f} ms Python; "
+            f"CPU {own / n * 1000:5.2f} ms here + {server / n * 1000:5.2f} ms PostgreSQL"
         )
+    print(f"CPU per request baseline/invoice: {cpu['baseline'] * 1000:.2f}/{cpu['invoice'] * 1000:.2f} ms = "
+          f"{cpu['baseline'] / cpu['invoice']:.2f} (the throughput ratio both endpoints reach when they saturate the CPUs)")
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -172,7 +191,7 @@ def main() -> None:
 
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
-    stats.print_stats(r"/work/main/(?!\.venv)", args.top)
+    stats.print_stats(rf"{ROOT}/(?!\.venv)", args.top)
     print(f"\n=== cProfile of {args.requests} invoice requests: project code only, by cumulative time ===")
     print(out.getvalue().split("\n", 3)[-1])
     for sort in ("cumulative", "tottime"):

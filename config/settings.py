@@ -187,6 +187,8 @@ SEARCH_MAX_PER_PAGE = env_int("SEARCH_MAX_PER_PAGE", 200, minimum=1)
 DEFAULT_SERVICE_FEE_RATE = env_decimal("DEFAULT_SERVICE_FEE_RATE", "0.01")
 
 RATES_MAX_AGE_SECONDS = env_int("RATES_MAX_AGE_SECONDS", 600, minimum=1)
+# How long a process reuses the newest rate of a pair before asking the database again (0: every quote asks).
+RATES_QUOTE_CACHE_SECONDS = env_int("RATES_QUOTE_CACHE_SECONDS", 2, minimum=0)
 # The offline fixed-rate table: USD per unit of each currency. Cross rates come through USD.
 RATES_FIXED_USD = {
     "BTC": "65000.00",

@@ -14,8 +14,9 @@ from chain.listeners import SeenOutput
 from invoices.anypay import anypay_payment_option_commit
 from invoices.models import Flavour, Invoice, Payment, PaymentOption, PaymentState, Status
 from invoices.selectors import COUNTED_PAYMENT_STATES as COUNTED
-from invoices.selectors import payment_totals
+from invoices.selectors import invoices_with_detail, payment_totals
 from invoices.state import invoice_transition
+from webhooks.services import deliveries_queued_together
 
 # Confirmations are tracked up to here; beyond it a payment is settled for every purpose.
 CONFIRMATIONS_TRACKED = 1000
@@ -40,42 +41,70 @@ def outputs_record(*, currency: str, outputs: list[SeenOutput]) -> int:
             currency=currency, script_pubkey__in=scripts[start : start + MATCH_BATCH], watch_until__gt=now
         ).only("id", "invoice_id", "merchant_id", "currency", "script_pubkey")
     ]
-    recorded = 0
-    for option in sorted(options, key=lambda o: o.invoice_id):
-        for output in by_script[option.script_pubkey]:
-            payment_record(option=option, output=output)
-            recorded += 1
+    matches = [(option, output) for option in options for output in by_script[option.script_pubkey]]
+    payments_record(matches=matches)
+    return len(matches)
+
+
+def payments_record(*, matches: list[tuple[PaymentOption, SeenOutput]]) -> list[Payment]:
+    """Stores outputs paying options (each unique on txid and output index) and applies their effect, all in one
+    transaction: a block's payments cost a few statements in all plus the status moves, not a transaction each.
+
+    Locks every invoice concerned first, in id order, so two reports of one payment, or two watchers, or the expiry
+    sweep, apply one after the other and never deadlock.
+    """
+    if not matches:
+        return []
+    with transaction.atomic():
+        # With their merchant, which the callback of a status move renders; only the invoice rows are locked.
+        invoices = list(
+            Invoice.objects.select_for_update(of=("self",)).select_related("merchant")
+            .filter(id__in={option.invoice_id for option, _output in matches}).order_by("id")
+        )
+        by_id = {invoice.id: invoice for invoice in invoices}
+        for option, _output in matches:
+            if by_id[option.invoice_id].flavour == Flavour.ANYPAY:
+                anypay_payment_option_commit(invoice=by_id[option.invoice_id], option=option)
+        recorded = _payments_store(matches, by_id)
+        _payments_apply(invoices)
     return recorded
 
 
-def payment_record(*, option: PaymentOption, output: SeenOutput) -> Payment:
-    """Stores one output paying `option` (unique on txid and output index) and applies its effect.
-
-    Locks the invoice row first, so two reports of one payment, or of two payments to one invoice,
-    are applied one after the other.
-    """
-    with transaction.atomic():
-        # With its merchant, which the callback of a status move renders; only the invoice row is locked.
-        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("merchant").get(pk=option.invoice_id)
-        if invoice.flavour == Flavour.ANYPAY:
-            anypay_payment_option_commit(invoice=invoice, option=option)
-        payment, created = Payment.objects.get_or_create(
-            txid=output.txid,
-            vout=output.vout,
-            defaults={
-                "invoice": invoice, "payment_option": option, "merchant_id": option.merchant_id,
-                "currency": option.currency, "amount": output.amount, "block_hash": output.block_hash,
-                "block_height": output.block_height,
-            },
-        )
-        if not created and (payment.block_hash != output.block_hash and output.block_hash is not None
-                            or payment.state not in COUNTED):
+def _payments_store(matches: list[tuple[PaymentOption, SeenOutput]], invoices: dict) -> list[Payment]:
+    """Inserts the outputs not stored yet; a stored one that is now in a block, or was counted out, is seen again."""
+    known = {
+        (payment.txid, payment.vout): payment
+        for payment in Payment.objects.filter(txid__in={output.txid for _option, output in matches})
+    }
+    new, result = [], []
+    for option, output in matches:
+        payment = known.get((output.txid, output.vout))
+        if payment is None:
+            payment = Payment(
+                invoice=invoices[option.invoice_id], payment_option=option, merchant_id=option.merchant_id,
+                currency=option.currency, txid=output.txid, vout=output.vout, amount=output.amount,
+                block_hash=output.block_hash, block_height=output.block_height,
+            )
+            known[(output.txid, output.vout)] = payment
+            new.append(payment)
+        elif (payment.block_hash != output.block_hash and output.block_hash is not None) or payment.state not in COUNTED:
             payment.block_hash = output.block_hash or payment.block_hash
             payment.block_height = output.block_height if output.block_hash else payment.block_height
             payment.state = PaymentState.SEEN
             payment.save(update_fields=["block_hash", "block_height", "state", "updated_at"])
-        invoice_payments_apply(invoice=invoice)
-    return payment
+        result.append(payment)
+    # The invoice locks keep our own watchers apart; a conflict here is another writer's identical row.
+    Payment.objects.bulk_create(new, ignore_conflicts=True)
+    return result
+
+
+def _payments_apply(invoices: list[Invoice], reason: str = "") -> None:
+    """Applies the payments of locked invoices, their options and payments read in two queries for all, and their
+    callbacks queued together at commit."""
+    invoices_with_detail(invoices)
+    with deliveries_queued_together():
+        for invoice in invoices:
+            invoice_payments_apply(invoice=invoice, reason=reason, payments=invoice._prefetched_objects_cache["payments"])
 
 
 def confirmations_update(*, currency: str, height: int) -> None:
@@ -98,22 +127,28 @@ def confirmations_update(*, currency: str, height: int) -> None:
         )
         invoice_ids = set(reached.values_list("invoice_id", flat=True))
         reached.update(state=PaymentState.CONFIRMED, confirmed_at=now)
-    for invoice_id in sorted(invoice_ids):
-        with transaction.atomic():
-            invoice = Invoice.objects.select_for_update(of=("self",)).select_related("merchant").get(pk=invoice_id)
-            invoice_payments_apply(invoice=invoice)
+        _invoices_reevaluate(invoice_ids)
+
+
+def _invoices_reevaluate(invoice_ids, reason: str = "") -> None:
+    """Applies the payments of these invoices, locked in id order, reading their payments in one query."""
+    if not invoice_ids:
+        return
+    invoices = list(
+        Invoice.objects.select_for_update(of=("self",)).select_related("merchant").filter(id__in=invoice_ids).order_by("id")
+    )
+    _payments_apply(invoices, reason)
 
 
 def blocks_disconnect(*, currency: str, block_hashes: list[str]) -> None:
     """Payments in blocks that left the chain go back to unconfirmed; their invoices are re-evaluated."""
     if not block_hashes:
         return
-    payments = Payment.objects.filter(currency=currency, block_hash__in=block_hashes)
-    invoice_ids = sorted(set(payments.values_list("invoice_id", flat=True)))
-    payments.update(block_hash=None, block_height=None, confirmations=0, state=PaymentState.SEEN, updated_at=timezone.now())
-    for invoice_id in invoice_ids:
-        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
-        invoice_payments_apply(invoice=invoice, reason="a block with its payment left the chain in a reorganisation")
+    with transaction.atomic():
+        payments = Payment.objects.filter(currency=currency, block_hash__in=block_hashes)
+        invoice_ids = set(payments.values_list("invoice_id", flat=True))
+        payments.update(block_hash=None, block_height=None, confirmations=0, state=PaymentState.SEEN, updated_at=timezone.now())
+        _invoices_reevaluate(invoice_ids, reason="a block with its payment left the chain in a reorganisation")
 
 
 def unconfirmed_txids(*, currency: str) -> list[str]:
@@ -128,16 +163,18 @@ def transactions_gone(*, currency: str, txids: list[str]) -> None:
     """Unconfirmed payments whose transaction vanished (replaced or double spent) stop counting."""
     with transaction.atomic():
         payments = Payment.objects.filter(currency=currency, txid__in=txids, block_height__isnull=True)
-        invoice_ids = sorted(set(payments.values_list("invoice_id", flat=True)))
+        invoice_ids = set(payments.values_list("invoice_id", flat=True))
         payments.update(state=PaymentState.REPLACED, updated_at=timezone.now())
-        for invoice_id in invoice_ids:
-            invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
-            invoice_payments_apply(invoice=invoice, reason="a payment's transaction was replaced or double spent")
+        _invoices_reevaluate(invoice_ids, reason="a payment's transaction was replaced or double spent")
 
 
-def invoice_payments_apply(*, invoice: Invoice, reason: str = "") -> None:
-    """Moves the invoice to the status its payments call for. The caller holds the invoice row lock."""
-    payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+def invoice_payments_apply(*, invoice: Invoice, reason: str = "", payments: list[Payment] | None = None) -> None:
+    """Moves the invoice to the status its payments call for. The caller holds the invoice row lock.
+
+    `payments`: the invoice's payments with their options, oldest first, when the caller has just read them.
+    """
+    if payments is None:
+        payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
     totals = payment_totals(invoice, payments)
     if totals is None:
         return

@@ -22,15 +22,19 @@ def _invoices_with_detail() -> QuerySet[Invoice]:
 
 
 def invoices_with_detail(invoices: list[Invoice]) -> list[Invoice]:
-    """Attaches the payment options and payments of many invoices in two queries.
+    """Attaches the payment options and payments (each with its option) of many invoices in two queries.
 
     Django's prefetch_related clones a queryset per invoice, which dominates when thousands are rendered at once.
+    The rows are kept as plain lists: readers take them through `_options` and `_payments`, never by chaining a
+    query on `invoice.payments`.
     """
     options: dict = {invoice.pk: [] for invoice in invoices}
     payments: dict = {invoice.pk: [] for invoice in invoices}
     for option in PaymentOption.objects.filter(invoice_id__in=list(options)).order_by("id"):
         options[option.invoice_id].append(option)
+    options_by_id = {option.id: option for invoice_options in options.values() for option in invoice_options}
     for payment in Payment.objects.filter(invoice_id__in=list(payments)).order_by("first_seen_at", "id"):
+        payment.payment_option = options_by_id[payment.payment_option_id]
         payments[payment.invoice_id].append(payment)
     for invoice in invoices:
         invoice._prefetched_objects_cache = {"payment_options": options[invoice.pk], "payments": payments[invoice.pk]}
@@ -84,22 +88,32 @@ def invoice_search(*, filters: InvoiceFilters, page: int, per_page: int) -> tupl
     return invoices_with_detail(page_invoices), total
 
 
-def amount_paid(invoice: Invoice) -> int:
-    """Base units paid, summed from the counted Payment rows (prefetched ones when present)."""
+def _options(invoice: Invoice) -> list[PaymentOption]:
+    cache = getattr(invoice, "_prefetched_objects_cache", {})
+    if "payment_options" in cache:
+        return list(cache["payment_options"])
+    return list(invoice.payment_options.order_by("id"))
+
+
+def _payments(invoice: Invoice) -> list[Payment]:
+    """The invoice's payments with their options, oldest first: attached ones when present, else one query."""
     cache = getattr(invoice, "_prefetched_objects_cache", {})
     if "payments" in cache:
-        return sum(p.amount for p in cache["payments"] if p.state in COUNTED_PAYMENT_STATES)
-    total = invoice.payments.filter(state__in=COUNTED_PAYMENT_STATES).aggregate(total=Sum("amount"))["total"]
-    return total or 0
+        return list(cache["payments"])
+    return list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+
+
+def amount_paid(invoice: Invoice) -> int:
+    """Base units paid toward the invoice's price: the counted payments to the option they pay."""
+    totals = payment_totals(invoice)
+    return totals.paid if totals else 0
 
 
 def primary_option(invoice: Invoice) -> PaymentOption | None:
-    cache = getattr(invoice, "_prefetched_objects_cache", {})
-    options = cache["payment_options"] if "payment_options" in cache else list(invoice.payment_options.order_by("id"))
     if invoice.price_currency is None:
         return None
     code = coin_get(invoice.price_currency).code
-    return next((option for option in options if option.currency == code), None)
+    return next((option for option in _options(invoice) if option.currency == code), None)
 
 
 @dataclass(frozen=True)
@@ -121,7 +135,7 @@ def payment_totals(invoice: Invoice, payments: list[Payment] | None = None) -> P
     `payments`: the invoice's payments with their options, oldest first, when the caller has read them already.
     """
     if payments is None:
-        payments = list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+        payments = _payments(invoice)
     if not payments:
         return None
     option = payments[0].payment_option
@@ -147,7 +161,7 @@ def review_gain_loss(invoice: Invoice) -> dict | None:
     totals = payment_totals(invoice)
     if totals is None:
         return None
-    coin = coin_get(invoice.payment_options.first().currency)
+    coin = coin_get(_options(invoice)[0].currency)
     fiat = fiat_get(invoice.base_price_currency)
     value = coin.to_decimal(totals.paid) * invoice.merchant_review_spot_rate
     fiat_difference = (value - invoice.base_price).quantize(Decimal(1).scaleb(-fiat.precision))
@@ -179,8 +193,8 @@ def payment_progress(invoice: Invoice) -> PaymentProgress:
     """Where the customer stands: the option to pay, base units paid and still due, and the confirmations of the
     least confirmed payment (what a customer waits for)."""
     option = primary_option(invoice)
-    counted = [payment for payment in invoice.payments.all() if payment.state in COUNTED_PAYMENT_STATES]
-    paid = sum(payment.amount for payment in counted)
+    counted = [payment for payment in _payments(invoice) if payment.state in COUNTED_PAYMENT_STATES]
+    paid = amount_paid(invoice)
     price = option.amount_due if option is not None else None
     return PaymentProgress(
         option=option,

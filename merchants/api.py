@@ -21,7 +21,7 @@ class MerchantDocument(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        for name in MerchantApi.UpdateInput().get_fields():
+        for name in MerchantApi.MerchantUpdateInput().get_fields():
             fields.setdefault(name, serializers.CharField())
         return fields
 
@@ -95,7 +95,7 @@ class MerchantApi(APIView):
         "PUT": scopes.MERCHANT_WRITE,
     }
 
-    class UpdateInput(serializers.Serializer):
+    class MerchantUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=255)
         address_1 = serializers.CharField(max_length=255, allow_blank=True)
         address_2 = serializers.CharField(max_length=255, allow_blank=True)
@@ -118,17 +118,17 @@ class MerchantApi(APIView):
         merchant = membership_get(user=request.user, merchant_id=merchant_id).merchant
         return Response(merchant_output(merchant))
 
-    @extend_schema(operation_id="merchant_update", request=UpdateInput, responses=MerchantDocument)
+    @extend_schema(operation_id="merchant_update", request=MerchantUpdateInput, responses=MerchantDocument)
     def patch(self, request, merchant_id):
         membership = membership_get(user=request.user, merchant_id=merchant_id)
         if not membership.can_write:
             self.permission_denied(request, message="your role at this merchant may not change it")
-        body = self.UpdateInput(data=request.data, partial=True)
+        body = self.MerchantUpdateInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         merchant = merchant_update(merchant=membership.merchant, fields=body.validated_data)
         return Response(merchant_output(merchant))
 
     # Clients of GoCoin's Java library update with PUT and send only what changed.
-    @extend_schema(operation_id="merchant_replace", request=UpdateInput, responses=MerchantDocument)
+    @extend_schema(operation_id="merchant_replace", request=MerchantUpdateInput, responses=MerchantDocument)
     def put(self, request, merchant_id):
         return self.patch(request, merchant_id)

@@ -1,4 +1,5 @@
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -46,8 +47,34 @@ def _fresh() -> QuerySet[SpotRate]:
     )
 
 
+# (crypto, fiat) -> (monotonic time until which it may be reused, the pair's newest fresh row or None)
+_latest_by_pair: dict[tuple[str, str], tuple[float, SpotRate | None]] = {}
+
+
+def latest_rates_forget() -> None:
+    """Drops this process's reused rates, so the next quote reads the database (after a refresh or a pin)."""
+    _latest_by_pair.clear()
+
+
 def _latest_fresh(*, crypto: str, fiat: str) -> SpotRate | None:
-    return _fresh().filter(crypto=crypto, fiat=fiat).order_by("-fetched_at", "-id").first()
+    """The pair's newest fresh row. Every invoice asks for it, so a process reuses the answer for
+    RATES_QUOTE_CACHE_SECONDS; a reused row is still checked for freshness against the clock, so a quote
+    never uses a rate older than RATES_MAX_AGE_SECONDS or a pin past its expiry."""
+    key = (crypto, fiat)
+    reused = _latest_by_pair.get(key)
+    if reused is not None and reused[0] > time.monotonic() and (reused[1] is None or _is_fresh(reused[1])):
+        return reused[1]
+    row = _fresh().filter(crypto=crypto, fiat=fiat).order_by("-fetched_at", "-id").first()
+    if settings.RATES_QUOTE_CACHE_SECONDS:
+        _latest_by_pair[key] = (time.monotonic() + settings.RATES_QUOTE_CACHE_SECONDS, row)
+    return row
+
+
+def _is_fresh(row: SpotRate) -> bool:
+    now = timezone.now()
+    return (row.expires_at is None or row.expires_at > now) and row.fetched_at >= now - timedelta(
+        seconds=settings.RATES_MAX_AGE_SECONDS
+    )
 
 
 def quote_get(*, crypto: str, fiat: str, spread_percent: Decimal = Decimal(0)) -> Quote:

@@ -15,6 +15,7 @@ from rates.fiat import is_quotable_pair
 from rates.models import ManualRate, SpotRate
 from rates.precision import RATE_LIMIT, rate_round
 from rates.providers import ProviderRate, RateProvider, providers_load
+from rates.selectors import latest_rates_forget
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def spot_rates_refresh() -> int:
         SpotRate.objects.bulk_create(rows)
         # A separate, later INSERT: pinned rows get the higher ids, which win the tie on fetched_at in quotes.
         SpotRate.objects.bulk_create(pinned)
+    latest_rates_forget()
     return len(rows) + len(pinned)
 
 
@@ -70,6 +72,7 @@ def manual_rate_pin(
     with transaction.atomic():
         manual.save()
         _pinned_row(manual, timezone.now()).save()
+    latest_rates_forget()
     logger.info(
         "rates %s/%s: pinned at %s until %s by %s: %s", manual.crypto, manual.fiat, rate, expires_at, created_by, reason
     )
@@ -83,6 +86,7 @@ def manual_rate_end(*, manual: ManualRate) -> None:
         ManualRate.objects.filter(pk=manual.pk, expires_at__gt=now).update(expires_at=now)
         pinned = SpotRate.objects.filter(crypto=manual.crypto, fiat=manual.fiat, sources=[MANUAL], expires_at__gt=now)
         pinned.update(expires_at=now)
+    latest_rates_forget()
     logger.info("rates %s/%s: pin ended", manual.crypto, manual.fiat)
 
 

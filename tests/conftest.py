@@ -44,7 +44,10 @@ def _example_dns(monkeypatch):
 def _clear_cache():
     from django.core.cache import cache
 
+    from rates.selectors import latest_rates_forget
+
     cache.clear()
+    latest_rates_forget()
     yield
 
 

@@ -2,8 +2,10 @@
 
 import json
 import logging
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -66,8 +68,32 @@ def event_emit(
             dispatched_at=now,
             created_at=now,
         )
-        transaction.on_commit(partial(_enqueue, delivery.pk))
+        together = getattr(_queued_together, "ids", None)
+        if together is not None:
+            together.append(delivery.pk)
+        else:
+            transaction.on_commit(partial(_enqueue, [delivery.pk]))
     return event
+
+
+_queued_together = threading.local()
+
+
+@contextmanager
+def deliveries_queued_together():
+    """Inside the caller's transaction: the deliveries that `event_emit` creates here are queued with one broker
+    connection at commit (a block's payments move a hundred invoices at once), still one task per delivery, so a
+    slow endpoint holds up only its own."""
+    if getattr(_queued_together, "ids", None) is not None:
+        yield
+        return
+    _queued_together.ids = ids = []
+    try:
+        yield
+    finally:
+        _queued_together.ids = None
+    if ids:
+        transaction.on_commit(partial(_enqueue, ids))
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> DeliveryAttempt | None:
@@ -135,10 +161,9 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
                 .values_list("pk", flat=True)[:SWEEP_BATCH]
             )
             Delivery.objects.filter(pk__in=batch).update(dispatched_at=now)
-        for delivery_id in batch:
-            if not _enqueue(delivery_id):
-                return queued
-            queued += 1
+        if batch and not _enqueue(batch):
+            return queued
+        queued += len(batch)
         if len(batch) < SWEEP_BATCH:
             return queued
 
@@ -153,7 +178,7 @@ def delivery_resend(*, delivery: Delivery) -> bool:
             state=_PENDING, next_attempt_at=now, dispatched_at=now, delivered_at=None
         )
         if resent:
-            transaction.on_commit(partial(_enqueue, delivery.pk))
+            transaction.on_commit(partial(_enqueue, [delivery.pk]))
     return bool(resent)
 
 
@@ -251,15 +276,16 @@ def _lease() -> timedelta:
     return timedelta(seconds=2 * settings.WEBHOOKS_TIMEOUT_SECONDS + 10)
 
 
-def _enqueue(delivery_id: int) -> bool:
+def _enqueue(delivery_ids: list[int]) -> bool:
     try:
         with current_app.producer_pool.acquire(block=True) as producer:
             # One immediate reconnect at most: kombu's default keeps the caller waiting seconds on a broker that is
             # down.
             producer.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
-            current_app.send_task(DELIVERY_TASK, args=[delivery_id], producer=producer, retry=False)
+            for delivery_id in delivery_ids:
+                current_app.send_task(DELIVERY_TASK, args=[delivery_id], producer=producer, retry=False)
     except Exception as exc:  # the broker's client raises many types; none may fail the caller, the sweeper re-queues
-        logger.warning("webhooks: could not queue delivery %s (%s); the sweeper will", delivery_id, exc)
+        logger.warning("webhooks: could not queue deliveries %s (%s); the sweeper will", delivery_ids, exc)
         return False
     return True
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from chain.listeners import SeenOutput
 from invoices.models import Invoice, PaymentOption
-from invoices.payments import payment_record
+from invoices.payments import payments_record
 from invoices.state import invoice_transition
 from tests.gateway.conftest import PRIVATE_FIELDS, create_invoice
 
@@ -30,7 +30,7 @@ def page_url(invoice: dict, suffix: str = "") -> str:
 def pay(invoice: dict, base_units: int, txid: str | None = None) -> None:
     option = PaymentOption.objects.get(invoice_id=invoice["id"])
     output = SeenOutput(txid=txid or uuid.uuid4().hex * 2, vout=0, script_pubkey=option.script_pubkey, amount=base_units)
-    payment_record(option=option, output=output)
+    payments_record(matches=[(option, output)])
 
 
 def move(invoice: dict, status: str) -> None:

@@ -117,3 +117,25 @@ def test_prices_list_fresh_pairs_only(settings):
     assert set(rates["BTC"]) == {"USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY"}
     assert rates["BTC"]["EUR"] == exact_18(Fraction(65000) / Fraction("1.08"))
     assert rates["DOGE"]["USD"] == Decimal("0.12")
+
+
+def test_a_refresh_reaches_the_very_next_quote(settings):
+    spot_rates_refresh()
+    assert quote_get(crypto="BTC", fiat="USD").rate == Decimal("65000")
+    settings.RATES_FIXED_USD = {**settings.RATES_FIXED_USD, "BTC": "70000"}
+
+    spot_rates_refresh()
+
+    assert quote_get(crypto="BTC", fiat="USD").rate == Decimal("70000")
+
+
+def test_a_rate_reused_between_quotes_still_goes_stale_on_the_clock(settings, monkeypatch):
+    settings.RATES_QUOTE_CACHE_SECONDS = 3600
+    spot_rates_refresh()
+    assert quote_get(crypto="BTC", fiat="USD").rate == Decimal("65000")
+    later = timezone.now() + timedelta(seconds=settings.RATES_MAX_AGE_SECONDS + 1)
+
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    with pytest.raises(RateUnavailable, match="^no fresh spot rate for BTC/USD$"):
+        quote_get(crypto="BTC", fiat="USD")

@@ -13,7 +13,13 @@ from tests.webhooks.conftest import emit
 from tests.webhooks.receiver import Answer
 from webhooks.models import Delivery, DeliveryState, Event
 from webhooks.selectors import deliveries_for_invoice
-from webhooks.services import deliveries_sweep, delivery_attempt, delivery_resend, event_emit
+from webhooks.services import (
+    deliveries_queued_together,
+    deliveries_sweep,
+    delivery_attempt,
+    delivery_resend,
+    event_emit,
+)
 
 LEASE = timedelta(seconds=20)  # 2 x WEBHOOKS_TIMEOUT_SECONDS (5) + 10
 
@@ -49,6 +55,19 @@ def test_the_delivery_is_queued_when_the_transaction_commits(alice, queued, djan
     assert queued == [delivery.pk]
 
 
+def test_deliveries_emitted_together_are_queued_together_when_the_transaction_commits(
+    alice, bob, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic(), deliveries_queued_together():
+            first = emit(alice.merchant, "https://a.example/callback")
+            second = emit(bob.merchant, "https://b.example/callback")
+            assert queued == []
+
+    assert len(callbacks) == 1
+    assert queued == [first.pk, second.pk]
+
+
 def test_a_rolled_back_change_leaves_no_event(alice, queued, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ZeroDivisionError):
         with transaction.atomic():
@@ -76,7 +95,7 @@ def test_a_broker_that_is_down_at_commit_never_fails_the_change(
     with django_capture_on_commit_callbacks(execute=True):
         delivery = emit(alice.merchant, "https://shop.example/callback")
 
-    assert "could not queue delivery" in caplog.text
+    assert "could not queue deliveries" in caplog.text
     assert Delivery.objects.get(pk=delivery.pk).state == DeliveryState.PENDING
 
 
