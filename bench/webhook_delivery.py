@@ -75,7 +75,11 @@ def main() -> None:
         endpoint.script("/failing", Answer(status=500))
         endpoint.script("/hanging", Answer(delay=timeout + 1))
     log_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    env = worker_env(database=settings.DATABASES["default"], broker_url=redis.url, LOG_LEVEL="ERROR")
+    # As in production: DEBUG off (with it on, Django keeps every SQL statement of a worker thread in memory).
+    env = worker_env(
+        database=settings.DATABASES["default"], broker_url=redis.url, LOG_LEVEL="ERROR",
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="bench-webhooks-" + "x" * 40,
+    )
     worker = Worker("bench", env, log_dir, concurrency=args.concurrency, loglevel="WARNING")
     load_before = os.getloadavg()[0]
     try:

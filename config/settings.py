@@ -114,6 +114,9 @@ CHAIN_POLL_SECONDS = env_int("CHAIN_POLL_SECONDS", 5, minimum=1)
 # On its very first sync the watcher starts this many blocks below the node's tip.
 CHAIN_FIRST_SYNC_DEPTH = env_int("CHAIN_FIRST_SYNC_DEPTH", 6, minimum=0)
 CHAIN_MEMPOOL_MEMORY_SECONDS = env_int("CHAIN_MEMPOOL_MEMORY_SECONDS", 24 * 3600, minimum=60)
+# Celery's Django fixup would close each worker thread's database connection after every task; keep it instead
+# (config/celery.py still drops a broken or expired one before each task).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "chain-sync": {"task": "chain.tasks.chain_sync_all_task", "schedule": CHAIN_SYNC_SECONDS},
     "invoices-expire": {"task": "invoices.tasks.invoices_expire_task", "schedule": env_int("INVOICE_EXPIRY_SWEEP_SECONDS", 10, minimum=1)},
