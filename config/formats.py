@@ -1,7 +1,10 @@
-"""JSON formats strict GoCoin clients parse: ISO times with milliseconds and Z, decimal strings."""
+"""JSON formats strict GoCoin clients parse: ISO times with milliseconds and Z, decimal strings; and the times
+clients send in filters."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
+
+from django.utils.dateparse import parse_date, parse_datetime
 
 
 def iso_ms(moment: datetime | None) -> str | None:
@@ -23,3 +26,18 @@ def decimal_plain(value: Decimal | None) -> str | None:
     if "." not in text:
         text += ".0"
     return text
+
+
+def time_parse(value: str, *, end_of_day: bool) -> datetime | None:
+    """An ISO 8601 time, or a date taken as the start (or end) of that day; UTC unless it says otherwise. None when
+    it is neither."""
+    try:
+        moment = parse_datetime(value.strip())
+        day = None if moment else parse_date(value.strip())
+    except ValueError:
+        return None
+    if moment is None:
+        if day is None:
+            return None
+        moment = datetime.combine(day, time.max if end_of_day else time.min)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -5,12 +5,11 @@ Errors keep Anypay's bodies: `{"error": "<field> <message>"}` with 400 for bad i
 """
 
 import json
-from datetime import UTC, datetime, time
+from datetime import datetime
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, JsonResponse, QueryDict
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import exceptions, serializers
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chain.errors import ChainError
+from config.formats import time_parse
 from invoices import anypay, paypro
 from invoices.api import PriceField
 from invoices.errors import InvoiceInputError
@@ -168,16 +168,10 @@ class ListInput(serializers.Serializer):
 
 
 def _parse_time(value: str, *, end_of_day: bool) -> datetime:
-    try:
-        moment = parse_datetime(value.strip())
-        day = None if moment else parse_date(value.strip())
-    except ValueError:
-        moment = day = None
+    moment = time_parse(value, end_of_day=end_of_day)
     if moment is None:
-        if day is None:
-            raise serializers.ValidationError("must be an ISO 8601 date or time, like 2025-01-31")
-        moment = datetime.combine(day, time.max if end_of_day else time.min)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise serializers.ValidationError("must be an ISO 8601 date or time, like 2025-01-31")
+    return moment
 
 
 class InvoicesApi(AnypayApiView):

@@ -1,11 +1,10 @@
 import hashlib
 import json
-from datetime import UTC, datetime, time
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.http import QueryDict
-from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.response import Response
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 
+from config.formats import time_parse
 from invoices.gocoin import invoice_output
 from invoices.models import ECHOED_TEXT_FIELDS, Status
 from invoices.schema import ErrorDocument, InvoiceDocument, InvoiceSearchDocument
@@ -353,15 +353,7 @@ class InvoiceSearchApi(APIView):
 
 
 def _parse_time(value: str, *, end_of_day: bool) -> datetime:
-    try:
-        moment = parse_datetime(value.strip())
-        day = None if moment else parse_date(value.strip())
-    except ValueError:
-        moment = day = None
+    moment = time_parse(value, end_of_day=end_of_day)
     if moment is None:
-        if day is None:
-            raise serializers.ValidationError("must be an ISO 8601 time, like 2014-03-14T00:00:00.000Z")
-        moment = datetime.combine(day, time.max if end_of_day else time.min)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        raise serializers.ValidationError("must be an ISO 8601 time, like 2014-03-14T00:00:00.000Z")
     return moment

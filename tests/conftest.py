@@ -75,6 +75,17 @@ def client() -> APIClient:
     return APIClient()
 
 
+@pytest.fixture
+def receiver(settings):
+    """A callback endpoint on 127.0.0.1, which only a platform with WEBHOOKS_ALLOW_LOOPBACK may call."""
+    from tests.webhooks.receiver import Receiver
+
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    server = Receiver()
+    yield server
+    server.close()
+
+
 @pytest.fixture(scope="session")
 def regtest_node():
     """One funded regtest node for the session, started on first use; fails loudly if the node cannot be had."""

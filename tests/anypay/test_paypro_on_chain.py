@@ -14,21 +14,12 @@ from invoices.models import Invoice, Payment
 from tests.anypay.conftest import basic_client, create
 from tests.anypay.wallet import in_mempool, pay_addresses, pay_scripts, txid_of
 from tests.factories import make_tenant
-from tests.webhooks.receiver import Receiver
 from webhooks.models import Delivery
 from webhooks.services import delivery_attempt, secret_current
 
 pytestmark = pytest.mark.django_db
 
 JSON_V2 = {"HTTP_X_PAYPRO_VERSION": "2"}
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOKS_ALLOW_LOOPBACK = True
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import pytest
 from django.db import transaction
 
 from config.celery import app as celery_app
-from tests.webhooks.receiver import Receiver
 from webhooks.models import Delivery
 from webhooks.services import event_emit
 
@@ -37,15 +36,6 @@ def dns(monkeypatch) -> FakeDns:
     fake = FakeDns()
     monkeypatch.setattr(socket, "getaddrinfo", fake.getaddrinfo)
     return fake
-
-
-@pytest.fixture
-def receiver(settings):
-    """A callback endpoint on 127.0.0.1, which only a platform with WEBHOOKS_ALLOW_LOOPBACK may call."""
-    settings.WEBHOOKS_ALLOW_LOOPBACK = True
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture
