@@ -22,8 +22,18 @@ def merchant_create(*, name: str, owner_email: str, **fields) -> tuple[Merchant,
     owner = User.objects.filter(email__iexact=owner_email).first()
     if owner is None:
         owner = User.objects.create_user(username=owner_email, email=owner_email)
-    Membership.objects.create(user=owner, merchant=merchant, role=Role.OWNER)
+    membership_grant(merchant=merchant, user=owner, role=Role.OWNER)
     return merchant, owner
+
+
+@transaction.atomic
+def membership_grant(*, merchant: Merchant, user: User, role: str) -> Membership:
+    """Gives the user `role` at the merchant. Members sign in to the admin, which shows them only their merchants."""
+    membership, _created = Membership.objects.update_or_create(user=user, merchant=merchant, defaults={"role": role})
+    if not user.is_staff:
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
+    return membership
 
 
 @transaction.atomic

@@ -3,12 +3,13 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from merchants.admin_scoping import MemberReadableAdminMixin, PlatformOnlyAdminMixin
 from rates.models import ManualRate, SpotRate
 from rates.services import manual_rate_end, manual_rate_pin
 
 
 @admin.register(SpotRate)
-class SpotRateAdmin(admin.ModelAdmin):
+class SpotRateAdmin(MemberReadableAdminMixin, admin.ModelAdmin):
     list_display = ("crypto", "fiat", "rate", "sources", "fetched_at", "expires_at")
     list_filter = ("crypto", "fiat")
     ordering = ("-fetched_at", "crypto", "fiat")
@@ -26,7 +27,7 @@ class SpotRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ManualRate)
-class ManualRateAdmin(admin.ModelAdmin):
+class ManualRateAdmin(PlatformOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("crypto", "fiat", "rate", "expires_at", "is_active", "reason", "created_by", "created_at")
     list_filter = ("crypto", "fiat")
     ordering = ("-created_at",)
