@@ -95,7 +95,9 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "merchant", "status", "type", "base_price", "base_price_currency", "price", "order_id", "created_at",
     ]
-    list_filter = ["status", "type", "price_currency", "base_price_currency", "merchant"]
+    list_filter = [
+        "status", "type", "price_currency", "base_price_currency", "merchant", "business_id", "location_id", "register_id",
+    ]
     search_fields = ["id", "uid", "order_id", "customer_email", "customer_name", "payment_options__address"]
     list_select_related = ["merchant"]
     date_hierarchy = "created_at"

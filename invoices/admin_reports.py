@@ -3,7 +3,7 @@
 import csv
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -16,9 +16,12 @@ from django.utils.safestring import SafeString
 from chain.currencies import coin_get
 from invoices.models import Invoice, Status
 from invoices.selectors import (
+    SALES_POINT_FIELDS,
     DailyVolume,
+    SalesPointTotal,
     amount_paid,
     invoice_status_counts,
+    invoice_totals_by,
     invoices_with_detail,
     payment_volume_by_day,
 )
@@ -52,6 +55,12 @@ def dashboard_view(request: HttpRequest, *, merchant_ids: list[uuid.UUID], conte
         for currency in sorted(by_currency, key=lambda code: coin_get(code).sort_order)
     ]
     counts = invoice_status_counts(merchant_ids=merchant_ids, since=since)
+    sales_points = [
+        (field.removesuffix("_id").capitalize(), rows)
+        for field in SALES_POINT_FIELDS
+        if (rows := [_in_fiat_precision(row) for row in invoice_totals_by(merchant_ids=merchant_ids, field=field, since=since)
+                     if row.value is not None])
+    ]
     return TemplateResponse(request, "admin/invoices/dashboard.html", {
         **context,
         "title": f"Payments received, last {DASHBOARD_DAYS} days",
@@ -60,7 +69,13 @@ def dashboard_view(request: HttpRequest, *, merchant_ids: list[uuid.UUID], conte
         "volumes": volumes,
         "status_counts": [(status.label, counts.get(status.value, 0)) for status in Status if counts.get(status.value)],
         "invoice_total": sum(counts.values()),
+        "sales_points": sales_points,
     })
+
+
+def _in_fiat_precision(row: SalesPointTotal) -> SalesPointTotal:
+    exponent = Decimal(1).scaleb(-fiat_get(row.currency).precision)
+    return replace(row, amount=row.amount.quantize(exponent), paid_amount=row.paid_amount.quantize(exponent))
 
 
 def _currency_volume(currency: str, volumes: list[DailyVolume], days: list[date]) -> CurrencyVolume:

@@ -23,7 +23,14 @@ from config.formats import iso_ms
 from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import InvoiceInputError
 from invoices.models import Flavour, Invoice, InvoiceType, PaymentOption, Status
-from invoices.selectors import COUNTED_PAYMENT_STATES, amount_paid, invoices_with_detail
+from invoices.selectors import (
+    COUNTED_PAYMENT_STATES,
+    SALES_POINT_FIELDS,
+    SETTLED_STATUSES,
+    amount_paid,
+    invoice_totals_by,
+    invoices_with_detail,
+)
 from invoices.services import payment_option_create
 from invoices.state import TRANSITIONS, invoice_record_opened, invoice_transition
 from rates.errors import UnknownFiat
@@ -31,7 +38,6 @@ from rates.fiat import fiat_get
 from rates.selectors import price_in_base_units, quote_get
 from webhooks.safe_http import url_refusal
 
-PAID_STATUSES = (Status.PAID, Status.READY_TO_SHIP, Status.FULFILLED)
 # Anypay's names for the platform's statuses; the others have no Anypay counterpart and keep their own name.
 STATUS_NAMES = {
     Status.UNPAID: "unpaid",
@@ -43,7 +49,6 @@ STATUS_NAMES = {
 # BSV wallets open `pay:` URIs with the payment protocol; the other coins keep their BIP21 scheme.
 PAYMENT_PROTOCOL_SCHEMES = {"BSV": "pay"}
 LIST_MAX_LIMIT = 1000
-TOTAL_FIELDS = ("business_id", "location_id", "register_id")
 
 
 # Writes
@@ -206,7 +211,7 @@ def _filtered(filters: AnypayFilters) -> QuerySet[Invoice]:
         query = query.filter(created_at__gte=filters.start_date_created)
     if filters.end_date_created:
         query = query.filter(created_at__lte=filters.end_date_created)
-    for name in (*TOTAL_FIELDS, "external_id"):
+    for name in (*SALES_POINT_FIELDS, "external_id"):
         value = getattr(filters, name)
         if value is not None:
             query = query.filter(**{name: value})
@@ -231,16 +236,21 @@ def anypay_invoice_list(*, filters: AnypayFilters, limit: int, offset: int) -> t
 
 def anypay_invoice_totals_by(*, merchant_id, field: str) -> list[dict]:
     """The merchant's Anypay invoices totalled per business, location or register (`field`)."""
-    if field not in TOTAL_FIELDS:
-        raise ValueError(f"invoices are totalled by one of {', '.join(TOTAL_FIELDS)}, not {field}")
-    query = Invoice.objects.filter(merchant_id=merchant_id, flavour=Flavour.ANYPAY)
-    values = sorted(set(query.values_list(field, flat=True)), key=lambda value: (value is None, value or ""))
-    return [{field: value, **_totals(query.filter(**{field: value}))} for value in values]
+    totals: dict = {}
+    anypay = Invoice.objects.filter(flavour=Flavour.ANYPAY)
+    for row in invoice_totals_by(merchant_ids=[merchant_id], field=field, invoices=anypay):
+        entry = totals.setdefault(row.value, {field: row.value, "count": 0, "amount": {}, "paid_count": 0, "paid_amount": {}})
+        entry["count"] += row.count
+        entry["amount"][row.currency] = _fiat_text(row.amount, row.currency)
+        if row.paid_count:
+            entry["paid_count"] += row.paid_count
+            entry["paid_amount"][row.currency] = _fiat_text(row.paid_amount, row.currency)
+    return list(totals.values())
 
 
 def _totals(query: QuerySet[Invoice]) -> dict:
     rows = query.values("base_price_currency").annotate(count=Count("id"), amount=Sum("base_price")).order_by()
-    paid_rows = (query.filter(status__in=PAID_STATUSES).values("base_price_currency")
+    paid_rows = (query.filter(status__in=SETTLED_STATUSES).values("base_price_currency")
                  .annotate(count=Count("id"), amount=Sum("base_price")).order_by())
     return {
         "count": sum(row["count"] for row in rows),
@@ -290,7 +300,7 @@ def invoice_output(invoice: Invoice) -> dict:
     payments = _counted_payments(invoice)
     mine = [p for p in payments if coin is None or p.currency == coin.code]
     paid = amount_paid(invoice) if coin else 0
-    paid_at = next((p.first_seen_at for p in mine), None) if invoice.status in PAID_STATUSES else None
+    paid_at = next((p.first_seen_at for p in mine), None) if invoice.status in SETTLED_STATUSES else None
     # A Decimal: a JSON number in the API (as Anypay answers) and a decimal string in the webhook (as Anypay posts).
     amount = invoice.base_price.quantize(Decimal(1).scaleb(-fiat_get(invoice.base_price_currency).precision))
     return {
@@ -315,7 +325,7 @@ def invoice_output(invoice: Invoice) -> dict:
         "register_id": invoice.register_id,
         "memo": invoice.memo,
         "email": invoice.customer_email,
-        "complete": invoice.status in PAID_STATUSES,
+        "complete": invoice.status in SETTLED_STATUSES,
         "completed_at": iso_ms(paid_at),
         "paidAt": iso_ms(paid_at),
         "cancelled": invoice.cancelled_at is not None,

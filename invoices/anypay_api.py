@@ -157,8 +157,8 @@ class ListInput(serializers.Serializer):
     location_id = serializers.CharField(required=False, trim_whitespace=False)
     register_id = serializers.CharField(required=False, trim_whitespace=False)
     external_id = serializers.CharField(required=False, trim_whitespace=False)
-    group_by = serializers.ChoiceField(required=False, choices=anypay.TOTAL_FIELDS, error_messages={
-        "invalid_choice": f"must be one of {', '.join(anypay.TOTAL_FIELDS)}"})
+    group_by = serializers.ChoiceField(required=False, choices=anypay.SALES_POINT_FIELDS, error_messages={
+        "invalid_choice": f"must be one of {', '.join(anypay.SALES_POINT_FIELDS)}"})
 
     def validate_start_date_created(self, value):
         return _parse_time(value, end_of_day=False)

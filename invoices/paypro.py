@@ -16,9 +16,10 @@ from chain.errors import ChainError, NodeError, UnknownCurrency
 from chain.listeners import SeenOutput
 from chain.nodes import node_client
 from config.formats import iso_ms
-from invoices.anypay import PAID_STATUSES, payment_request_url, status_name
+from invoices.anypay import payment_request_url, status_name
 from invoices.models import Flavour, Invoice, PaymentOption, Status
 from invoices.payments import outputs_record
+from invoices.selectors import SETTLED_STATUSES
 
 # Satoshis per byte a wallet is asked to pay; every node of the supported coins relays at this rate.
 REQUIRED_FEE_RATE = 1
@@ -48,7 +49,7 @@ def invoice_payable_check(invoice: Invoice) -> None:
     """Refuses an invoice a wallet can no longer pay: cancelled, paid, expired or in any state but unpaid."""
     if invoice.cancelled_at is not None:
         raise PaymentRefused("invoice cancelled")
-    if invoice.status in PAID_STATUSES:
+    if invoice.status in SETTLED_STATUSES:
         raise PaymentRefused("invoice already paid")
     if invoice.status == Status.EXPIRED or (invoice.status == Status.UNPAID and invoice.expires_at <= timezone.now()):
         raise PaymentRefused("invoice expired")

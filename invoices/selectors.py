@@ -3,12 +3,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from chain.currencies import coin_get
-from invoices.models import Invoice, Payment, PaymentOption, PaymentState
+from invoices.models import Invoice, Payment, PaymentOption, PaymentState, Status
 from rates.fiat import fiat_get
 
 COUNTED_PAYMENT_STATES = (PaymentState.SEEN, PaymentState.CONFIRMED)
@@ -235,3 +235,41 @@ def invoice_status_counts(*, merchant_ids: list[uuid.UUID], since: datetime) -> 
         .order_by("status")
     )
     return {row["status"]: row["count"] for row in rows}
+
+
+SALES_POINT_FIELDS = ("business_id", "location_id", "register_id")
+SETTLED_STATUSES = (Status.PAID, Status.READY_TO_SHIP, Status.FULFILLED)
+
+
+@dataclass(frozen=True)
+class SalesPointTotal:
+    value: str | None
+    currency: str
+    count: int
+    amount: Decimal
+    paid_count: int
+    paid_amount: Decimal
+
+
+def invoice_totals_by(
+    *, merchant_ids: list[uuid.UUID], field: str, since: datetime | None = None, invoices: QuerySet[Invoice] | None = None
+) -> list[SalesPointTotal]:
+    """The merchants' invoices totalled per business, location or register (`field`) and fiat currency, in one
+    grouped query: how many and how much was asked, and how many and how much was paid."""
+    if field not in SALES_POINT_FIELDS:
+        raise ValueError(f"invoices are totalled by one of {', '.join(SALES_POINT_FIELDS)}, not {field}")
+    query = (invoices if invoices is not None else Invoice.objects).filter(merchant_id__in=merchant_ids)
+    if since is not None:
+        query = query.filter(created_at__gte=since)
+    settled = Q(status__in=SETTLED_STATUSES)
+    rows = (
+        query.values(field, "base_price_currency")
+        .annotate(count=Count("id"), amount=Sum("base_price"),
+                  paid_count=Count("id", filter=settled), paid_amount=Sum("base_price", filter=settled))
+        .order_by(F(field).asc(nulls_last=True), "base_price_currency")
+    )
+    return [
+        SalesPointTotal(value=row[field], currency=row["base_price_currency"], count=row["count"], amount=row["amount"],
+                        paid_count=row["paid_count"], paid_amount=row["paid_amount"] or Decimal(0))
+        for row in rows
+    ]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from chain.currencies import coin_get
 from invoices.models import Invoice, Payment, PaymentOption, PaymentState
 from tests.admin.conftest import invoice_create, invoice_pay
+from tests.anypay.conftest import basic_client
 
 
 def csv_rows(response) -> list[dict]:
@@ -83,3 +84,28 @@ def test_the_export_keeps_text_that_looks_like_a_formula_as_text(alice, rates, a
     rows = csv_rows(alice_admin.get("/admin/invoices/invoice/export.csv"))
 
     assert rows[0]["order_id"] == "'=HYPERLINK(\"http://evil.example.com\")"
+
+
+def test_the_dashboard_totals_invoices_per_location_and_register_of_this_merchant_only(alice, bob, rates, alice_admin):
+    def sale(tenant, *, amount: str, location: str, register: str) -> str:
+        response = basic_client(tenant.token).post(
+            "/anypay/invoices", {"amount": amount, "location_id": location, "register_id": register}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        return response.json()["uid"]
+
+    sale(alice, amount="10.00", location="harbour", register="till-1")
+    sale(alice, amount="2.50", location="harbour", register="till-2")
+    paid = sale(alice, amount="4.25", location="station", register="till-1")
+    sale(bob, amount="99.00", location="bob-garage", register="bob-till")
+    Invoice.objects.filter(uid=paid).update(status="paid")
+
+    page = alice_admin.get("/admin/invoices/invoice/dashboard/").content.decode()
+
+    location = page.split('id="totals-location"')[1].split("</table>")[0]
+    register = page.split('id="totals-register"')[1].split("</table>")[0]
+    assert "<td>harbour</td><td>USD</td><td>2</td><td>12.50</td><td>0</td><td>0.00</td>" in location
+    assert "<td>station</td><td>USD</td><td>1</td><td>4.25</td><td>1</td><td>4.25</td>" in location
+    assert "<td>till-1</td><td>USD</td><td>2</td><td>14.25</td><td>1</td><td>4.25</td>" in register
+    assert "bob" not in location + register
+    assert 'id="totals-business"' not in page
