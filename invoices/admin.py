@@ -225,6 +225,7 @@ class PaymentOptionAdmin(InvoiceRecordAdmin):
     list_display = ["address", "currency", "network", "amount_due", "invoice", "merchant", "created_at"]
     list_filter = ["currency", "network", "merchant"]
     search_fields = ["address", "invoice__id", "invoice__order_id"]
+    ordering = ["-created_at", "-id"]
 
 
 @admin.register(Payment)

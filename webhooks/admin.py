@@ -33,6 +33,7 @@ class EventAdmin(TenantRecordAdminMixin, admin.ModelAdmin):
     search_fields = ["id", "invoice_id", "merchant__name"]
     list_select_related = ["merchant"]
     date_hierarchy = "created_at"
+    ordering = ["-created_at"]
     inlines = [DeliveryInline]
 
 
@@ -43,6 +44,7 @@ class DeliveryAdmin(TenantRecordAdminMixin, admin.ModelAdmin):
     search_fields = ["event__id", "event__invoice_id", "url", "merchant__name"]
     list_select_related = ["event", "merchant"]
     date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
     inlines = [DeliveryAttemptInline]
     actions = ["resend"]
 
