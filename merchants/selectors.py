@@ -1,5 +1,6 @@
 import uuid
 
+from django.db import connection
 from django.http import Http404
 
 from merchants.models import Membership, Merchant
@@ -30,7 +31,9 @@ def membership_get(*, user, merchant_id) -> Membership:
     if merchant_uuid is None:
         raise Http404("merchant not found")
     # Every API request starts here, so the merchant and the role come back from one plain join.
-    found = list(Merchant.objects.raw(_MERCHANT_WITH_ROLE, [user.pk, merchant_uuid]))
+    ids = [Membership._meta.get_field("user").get_db_prep_value(user.pk, connection),
+           Merchant._meta.pk.get_db_prep_value(merchant_uuid, connection)]
+    found = list(Merchant.objects.raw(_MERCHANT_WITH_ROLE, ids))
     if not found:
         raise Http404("merchant not found")
     merchant = found[0]
