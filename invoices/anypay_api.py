@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import exceptions, serializers
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from chain.errors import ChainError
 from config.formats import time_parse
+from config.parsers import body_object
 from invoices import anypay, paypro
 from invoices.api import PriceField
 from invoices.errors import InvoiceInputError
@@ -92,10 +93,8 @@ def _merchant_membership(request, *, write: bool) -> Membership:
 
 
 def _body(request) -> dict:
-    data = request.data
-    if isinstance(data, QueryDict):
-        return {key: values[-1] for key, values in data.lists()}
-    if not isinstance(data, dict):
+    data = body_object(request.data)
+    if data is None:
         raise exceptions.ValidationError({"body": ["must be a JSON object"]})
     return data
 

@@ -4,7 +4,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.response import Response
@@ -14,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 
 from config.formats import time_parse
+from config.parsers import body_object
 from invoices.gocoin import invoice_output
 from invoices.models import ECHOED_TEXT_FIELDS, Status
 from invoices.schema import ErrorDocument, InvoiceDocument, InvoiceSearchDocument
@@ -143,10 +143,8 @@ class InvoiceCreateDocument(InvoiceCreateInput):
 
 
 def _request_object(request) -> dict:
-    data = request.data
-    if isinstance(data, QueryDict):
-        return {key: values[-1] for key, values in data.lists()}
-    if not isinstance(data, dict):
+    data = body_object(request.data)
+    if data is None:
         raise ParseError("the request body must be a JSON object")
     return data
 
