@@ -12,6 +12,7 @@ import uuid
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import Model, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -119,6 +120,24 @@ class TenantAdminMixin:
     def get_list_filter(self, request: HttpRequest) -> list:
         # Django's related filter lists every row of the related table; this one lists only those in the scoped rows.
         return [_related_only(self.model, item) for item in super().get_list_filter(request)]
+
+    def lookup_allowed(self, lookup: str, value, request: HttpRequest | None = None) -> bool:
+        # Django lets the query string filter a list by any field of its own model; the count of what is left would
+        # then reveal fields the page never shows (a signing secret, one character at a time). Only the list's own
+        # filters and date drill-down may narrow it.
+        root = lookup.split(LOOKUP_SEP, 1)[0]
+        return root in self._filter_roots(request) and super().lookup_allowed(lookup, value, request)
+
+    def _filter_roots(self, request: HttpRequest | None) -> set[str]:
+        roots = {self.date_hierarchy.split(LOOKUP_SEP, 1)[0]} if self.date_hierarchy else set()
+        for item in self.get_list_filter(request) if request is not None else self.list_filter:
+            if isinstance(item, (tuple, list)):
+                item = item[0]
+            if isinstance(item, str):
+                roots.add(item.split(LOOKUP_SEP, 1)[0])
+            elif getattr(item, "parameter_name", None):
+                roots.add(item.parameter_name)
+        return roots
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         if request.user.is_superuser:

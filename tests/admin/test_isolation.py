@@ -205,3 +205,14 @@ def test_every_registered_admin_is_scoped_or_platform_only():
         assert isinstance(model_admin, (TenantAdminMixin, PlatformOnlyAdminMixin)), model
         for inline in model_admin.inlines:
             assert issubclass(inline, TenantAdminMixin), inline
+
+
+def test_a_list_cannot_be_filtered_by_a_field_it_never_shows(shops, alice, alice_viewer):
+    from webhooks.services import secret_current
+
+    secret = secret_current(merchant=alice.merchant)
+
+    probe = alice_viewer.get(f"/admin/webhooks/webhooksecret/?secret__startswith={secret[:8]}")
+
+    assert probe.status_code == 400 or "?e=1" in probe.get("Location", "")
+    assert secret[:8] not in probe.content.decode()
