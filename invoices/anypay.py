@@ -362,8 +362,16 @@ def create_output(invoice: Invoice) -> dict:
     return _with_options(invoice, success=True, uid=invoice.uid, invoice_uid=invoice.uid)
 
 
-def show_output(invoice: Invoice) -> dict:
-    return _with_options(invoice, notes=[])
+# What the shop knows of its customer and its own books: shown to the merchant, never on the public invoice.
+MERCHANT_ONLY_FIELDS = ("email", "external_id", "business_id", "location_id", "register_id")
+
+
+def show_output(invoice: Invoice, *, to_merchant: bool) -> dict:
+    body = _with_options(invoice, notes=[])
+    if not to_merchant:
+        for shown in (body, body["invoice"]):
+            shown.update(dict.fromkeys(MERCHANT_ONLY_FIELDS))
+    return body
 
 
 def cancel_output(invoice: Invoice) -> dict:

@@ -27,7 +27,7 @@ from merchants import scopes
 from merchants.authentication import BasicAccessTokenAuthentication
 from merchants.models import Membership
 from merchants.permissions import TokenHasAnyScope
-from merchants.selectors import membership_get, primary_merchant_id
+from merchants.selectors import membership_get, merchant_ids_for_user, primary_merchant_id
 from rates.errors import RateUnavailable
 
 LOGOS = Path(__file__).resolve().parent / "static" / "anypay"
@@ -224,11 +224,21 @@ class InvoiceApi(AnypayApiView):
             super().perform_authentication(request)
 
     def get(self, request, uid):
-        return Response(anypay.show_output(anypay.anypay_invoice_get_for_platform(uid=uid)))
+        invoice = anypay.anypay_invoice_get_for_platform(uid=uid)
+        return Response(anypay.show_output(invoice, to_merchant=_is_members(request, invoice)))
 
     def delete(self, request, uid):
         membership = _merchant_membership(request, write=True)
         return Response(anypay.cancel_output(anypay.anypay_invoice_cancel(merchant_id=membership.merchant_id, uid=uid)))
+
+
+def _is_members(request, invoice) -> bool:
+    """Whether valid credentials of one of the invoice's merchant's members came with this public request."""
+    try:
+        user = request.user  # authenticates now: the view skipped it, as a bad token must not refuse a public read
+    except exceptions.AuthenticationFailed:
+        return False
+    return user is not None and user.is_authenticated and invoice.merchant_id in merchant_ids_for_user(user=user)
 
 
 @require_GET

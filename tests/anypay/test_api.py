@@ -247,6 +247,19 @@ def test_anyone_reads_an_invoice_by_its_uid(alice_anypay, client, rates):
     assert "webhook_url" not in body and "webhook_url" not in body["invoice"]
 
 
+def test_the_public_read_keeps_the_shops_own_fields_to_the_shop(alice_anypay, bob_anypay, client, rates):
+    uid = create(alice_anypay, amount=10, **EVERY_FIELD).json()["uid"]
+    private = ("email", "external_id", "business_id", "location_id", "register_id")
+
+    public, outsider, owner = (api.get(f"/anypay/invoices/{uid}").json() for api in (client, bob_anypay, alice_anypay))
+
+    for body in (public, outsider):
+        assert [body[name] for name in private] == [None] * len(private)
+        assert [body["invoice"][name] for name in private] == [None] * len(private)
+        assert body["uid"] == uid and body["payment_options"]
+    assert [owner[name] for name in private] == [EVERY_FIELD[name] for name in private]
+
+
 def test_a_public_read_ignores_credentials(alice_anypay, client, rates):
     uid = create(alice_anypay, amount=10).json()["uid"]
     client.credentials(HTTP_AUTHORIZATION="Basic bm9wZTo=")
