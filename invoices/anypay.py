@@ -165,7 +165,8 @@ def anypay_payment_option_commit(*, invoice: Invoice, option: PaymentOption) -> 
 
 
 def anypay_invoice_cancel(*, merchant_id, uid: str) -> Invoice:
-    """The merchant withdraws an invoice nobody has paid yet; it becomes invalid, marked as cancelled."""
+    """The merchant withdraws an invoice nobody has paid yet: it closes like an expired one, marked as cancelled,
+    and stays watched, so a customer who pays it anyway sends it to merchant review instead of going unnoticed."""
     with transaction.atomic():
         invoice = _anypay_invoices().select_for_update(of=("self",)).filter(uid=uid, merchant_id=merchant_id).first()
         if invoice is None:
@@ -174,7 +175,7 @@ def anypay_invoice_cancel(*, merchant_id, uid: str) -> Invoice:
             raise InvoiceInputError("status", f"can only cancel unpaid invoices, this one is {status_name(invoice)}")
         invoice.cancelled_at = timezone.now()
         invoice.save(update_fields=["cancelled_at", "updated_at"])
-        invoice_transition(invoice=invoice, to=Status.INVALID, reason="cancelled by the merchant")
+        invoice_transition(invoice=invoice, to=Status.EXPIRED, reason="cancelled by the merchant")
     return invoice
 
 

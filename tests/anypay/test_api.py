@@ -453,9 +453,21 @@ def test_the_merchant_cancels_an_unpaid_invoice(alice_anypay, client, rates):
     assert response.json()["uid"] == uid and response.json()["status"] == "cancelled"
     assert client.get(f"/anypay/invoices/{uid}").json()["status"] == "cancelled"
     invoice = Invoice.objects.get(uid=uid)
-    assert invoice.status == "invalid"
+    assert invoice.status == "expired"
     assert invoice.events.last().reason == "cancelled by the merchant"
     assert json.loads(Event.objects.filter(invoice_id=invoice.id).order_by("created_at").last().body)["status"] == "cancelled"
+
+
+def test_a_payment_to_a_cancelled_invoice_goes_to_merchant_review(alice_anypay, client, rates):
+    uid = create(alice_anypay, amount=10).json()["uid"]
+    alice_anypay.delete(f"/anypay/invoices/{uid}")
+
+    pay(uid, "BTC")
+
+    invoice = Invoice.objects.get(uid=uid)
+    assert invoice.status == "merchant_review"
+    assert invoice.payments.count() == 1
+    assert client.get(f"/anypay/invoices/{uid}").json()["status"] == "cancelled"
 
 
 def test_a_paid_invoice_cannot_be_cancelled(alice_anypay, rates):
