@@ -21,7 +21,7 @@ from chain.errors import ChainError
 from config.formats import time_parse
 from config.parsers import body_object
 from invoices import anypay, paypro
-from invoices.api import PriceField
+from invoices.api import EMAIL_MAX_LENGTH, PriceField
 from invoices.errors import InvoiceInputError
 from merchants import scopes
 from merchants.authentication import BasicAccessTokenAuthentication
@@ -32,7 +32,7 @@ from rates.errors import RateUnavailable
 
 LOGOS = Path(__file__).resolve().parent / "static" / "anypay"
 TEXT_FIELDS = {
-    "external_id": 2000, "business_id": 255, "location_id": 255, "register_id": 255, "memo": 2000, "email": 2000,
+    "external_id": 2000, "business_id": 255, "location_id": 255, "register_id": 255, "memo": 2000, "email": EMAIL_MAX_LENGTH,
 }
 URL_FIELDS = ("redirect_url", "webhook_url")
 PAYPRO_CONTENT_TYPES = ("application/payment-request", "application/payment-verification", "application/payment")

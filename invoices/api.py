@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from config.formats import time_parse
 from config.parsers import body_object
 from invoices.gocoin import invoice_output
-from invoices.models import ECHOED_TEXT_FIELDS, Status
+from invoices.models import ECHOED_TEXT_FIELDS, Invoice, Status
 from invoices.schema import ErrorDocument, InvoiceDocument, InvoiceSearchDocument
 from invoices.selectors import InvoiceFilters, invoice_get, invoice_search
 from invoices import lifecycle
@@ -26,6 +26,9 @@ from merchants.selectors import membership_get, merchant_ids_for_user
 
 URL_FIELDS = ("callback_url", "redirect_url")
 LONG_TEXT_FIELDS = ("data", "item_description")
+EMAIL_MAX_LENGTH = 254
+# The price is echoed exactly as sent, so its text is stored as well as its value.
+PRICE_TEXT_MAX_LENGTH = Invoice._meta.get_field("base_price_text").max_length
 
 
 def echo_text(data, *, max_length: int) -> str | None:
@@ -44,6 +47,8 @@ def echo_text(data, *, max_length: int) -> str | None:
 
 
 def _echo_max_length(name: str) -> int:
+    if name == "customer_email":
+        return EMAIL_MAX_LENGTH  # RFC 5321's limit; also keeps the row within its index's size
     return 10000 if name in LONG_TEXT_FIELDS else 2000
 
 
@@ -72,6 +77,8 @@ class PriceField(serializers.Field):
         if isinstance(data, bool) or not isinstance(data, (str, int, Decimal)) or str(data).strip() == "":
             raise serializers.ValidationError("must be a decimal number")
         text = str(data)
+        if len(text) > PRICE_TEXT_MAX_LENGTH:
+            raise serializers.ValidationError(f"must be at most {PRICE_TEXT_MAX_LENGTH} characters")
         try:
             value = Decimal(text.strip())
         except InvalidOperation:

@@ -197,6 +197,8 @@ def test_a_zero_or_negative_amount_is_refused_in_anypays_words(alice_anypay, rat
         ({"amount": 1, "redirect_url": "javascript:alert(1)"}, "redirect_url must be an http or https URL"),
         ({"amount": 1, "business_id": "b" * 256}, "business_id must be at most 255 characters"),
         ({"amount": 1, "location_id": {"a": 1}}, "location_id must be a string"),
+        ({"amount": "1." + "0" * 80}, "amount must be at most 64 characters"),
+        ({"amount": 1, "email": "\U0001f600" * 255}, "email must be at most 254 characters"),
     ],
 )
 def test_bad_input_is_400_naming_the_field(alice_anypay, rates, fields, message):

@@ -223,6 +223,8 @@ def test_creation_writes_the_first_timeline_entry(alice, rates):
         ({"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "type": "gift"}, "type", 'must be "bill" or left out'),
         ({"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "callback_url": "ftp://x"}, "callback_url", "must be an http or https URL"),
         ({"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "confirmations_required": -1}, "confirmations_required", None),
+        ({"price_currency": "BTC", "base_price": "1." + "0" * 80, "base_price_currency": "USD"}, "base_price", "must be at most 64 characters"),
+        ({"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "customer_email": "\U0001f600" * 255}, "customer_email", "must be at most 254 characters"),
     ],
 )
 def test_invalid_input_is_422_naming_the_field_and_leaves_nothing(alice, rates, body, field, message):
