@@ -120,7 +120,10 @@ def review_rate_refresh(*, invoice_id, merchant_ids) -> Invoice:
     with transaction.atomic():
         invoice = _locked(invoice_id, merchant_ids)
         _require(invoice, Status.MERCHANT_REVIEW, "refresh its review rate")
-        coin = coin_get(invoice.payment_options.first().currency)
+        totals = payment_totals(invoice)
+        if totals is None:
+            raise InvoiceInputError("status", "has no payment to price at today's rate")
+        coin = coin_get(totals.currency)
         quote = quote_get(crypto=coin.code, fiat=fiat_get(invoice.base_price_currency).code)
         invoice.merchant_review_spot_rate = quote.rate
         invoice.save(update_fields=["merchant_review_spot_rate", "updated_at"])

@@ -118,6 +118,7 @@ def primary_option(invoice: Invoice) -> PaymentOption | None:
 
 @dataclass(frozen=True)
 class PaymentTotals:
+    currency: str
     due: int
     paid: int
     confirmed: bool
@@ -146,6 +147,7 @@ def payment_totals(invoice: Invoice, payments: list[Payment] | None = None) -> P
     if invoice.merchant_review_accepted_amount is not None:
         due = min(due, invoice.merchant_review_accepted_amount)
     return PaymentTotals(
+        currency=option.currency,
         due=due,
         paid=sum(p.amount for p in counted),
         confirmed=bool(counted) and all(p.block_height is not None and p.confirmations >= required for p in counted),
@@ -161,7 +163,7 @@ def review_gain_loss(invoice: Invoice) -> dict | None:
     totals = payment_totals(invoice)
     if totals is None:
         return None
-    coin = coin_get(_options(invoice)[0].currency)
+    coin = coin_get(totals.currency)
     fiat = fiat_get(invoice.base_price_currency)
     value = coin.to_decimal(totals.paid) * invoice.merchant_review_spot_rate
     fiat_difference = (value - invoice.base_price).quantize(Decimal(1).scaleb(-fiat.precision))

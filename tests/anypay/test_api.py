@@ -530,3 +530,18 @@ def test_every_logo_url_of_an_invoice_is_served(alice_anypay, client, rates, set
     for option in options:
         path = option["currency_logo_url"].removeprefix(settings.PUBLIC_BASE_URL)
         assert client.get(path).status_code == 200
+
+
+def test_a_review_of_an_invoice_paid_in_two_coins_prices_the_coin_that_counts(alice, alice_anypay, rates):
+    uid = create(alice_anypay, amount=10).json()["uid"]
+    pay(uid, "DOGE", txid="d0" * 32)
+    pay(uid, "BTC", txid="b0" * 32)
+    invoice = Invoice.objects.get(uid=uid)
+    assert invoice.status == "merchant_review"
+
+    response = alice.client().put(f"/api/v1/invoices/{invoice.id}/refresh_merchant_review_spot_rate")
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["merchant_review_spot_rate"] == "0.12"  # DOGE's, the coin the invoice was committed to
+    assert body["merchant_review_gain_loss"]["price_currency"] == "0.00000000"
