@@ -41,7 +41,8 @@ class BasicAccessTokenAuthentication(BaseAuthentication):
         # django-oauth-toolkit finds tokens by the SHA-256 of their text, as its own bearer validation does.
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
         access_token = AccessToken.objects.select_related("user").filter(token_checksum=checksum).first()
-        if not token or access_token is None or not access_token.is_valid() or not access_token.user.is_active:
+        if (not token or access_token is None or not access_token.is_valid() or access_token.user is None
+                or not access_token.user.is_active):
             raise AuthenticationFailed("Bad username or password")
         return access_token.user, access_token
 

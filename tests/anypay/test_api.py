@@ -545,3 +545,15 @@ def test_a_review_of_an_invoice_paid_in_two_coins_prices_the_coin_that_counts(al
     assert response.status_code == 200, body
     assert body["merchant_review_spot_rate"] == "0.12"  # DOGE's, the coin the invoice was committed to
     assert body["merchant_review_gain_loss"]["price_currency"] == "0.00000000"
+
+
+def test_a_token_of_no_user_is_refused_like_a_bad_one(db, rates):
+    from oauth2_provider.models import AccessToken
+
+    AccessToken.objects.create(token="machine-token", user=None, scope="invoice_read_write",
+                               expires=timezone.now() + timedelta(hours=1))
+
+    response = create(basic_client("machine-token"), amount=10)
+
+    assert response.status_code == 401
+    assert not Invoice.objects.exists()
