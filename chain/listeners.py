@@ -4,6 +4,7 @@ Import-light on purpose: no Django models, so `chain` never depends on the apps 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -15,6 +16,9 @@ class SeenOutput:
     amount: int
     block_hash: str | None = None
     block_height: int | None = None
+    # When the payment was handed over, if that was before it is recorded (a wallet's payment, checked and broadcast
+    # in between): that moment, not the recording, decides whether it came in time.
+    seen_at: datetime | None = None
 
 
 class ChainListener(Protocol):

@@ -3,6 +3,7 @@ import string
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 _UID_ALPHABET = string.ascii_letters + string.digits
 
@@ -187,7 +188,7 @@ class Payment(models.Model):
     block_hash = models.CharField(max_length=64, null=True, blank=True)
     block_height = models.PositiveIntegerField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=PaymentState.choices, default=PaymentState.SEEN)
-    first_seen_at = models.DateTimeField(auto_now_add=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

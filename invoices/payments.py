@@ -84,6 +84,7 @@ def _payments_store(matches: list[tuple[PaymentOption, SeenOutput]], invoices: d
                 invoice=invoices[option.invoice_id], payment_option=option, merchant_id=option.merchant_id,
                 currency=option.currency, txid=output.txid, vout=output.vout, amount=output.amount,
                 block_hash=output.block_hash, block_height=output.block_height,
+                first_seen_at=output.seen_at or timezone.now(),
             )
             known[(output.txid, output.vout)] = payment
             new.append(payment)

@@ -6,7 +6,7 @@ invoice reads paid before the watcher even sees the transaction.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -188,6 +188,7 @@ def payment_submit(*, uid: str, chain: object, currency: object, transaction_hex
     Holds the invoice row from the check to the record, so two wallets paying one invoice are served one after the
     other and the second is refused, instead of both being broadcast.
     """
+    presented_at = timezone.now()
     with transaction.atomic():
         invoice = (Invoice.objects.select_for_update(of=("self",)).select_related("merchant")
                    .filter(uid=uid, flavour=Flavour.ANYPAY).first())
@@ -202,7 +203,8 @@ def payment_submit(*, uid: str, chain: object, currency: object, transaction_hex
             raise PaymentRefused(f"the network refused the transaction: {exc.message}") from None
         except ChainError as exc:
             raise PaymentRefused(f"the {option.currency} node cannot take the payment now: {exc.message}") from None
-        outputs_record(currency=option.currency, outputs=outputs)
+        # On time if it was handed over in time: the checks and the broadcast take the node's time, not the wallet's.
+        outputs_record(currency=option.currency, outputs=[replace(output, seen_at=presented_at) for output in outputs])
     return Broadcast(txid=txid, outputs=outputs)
 
 

@@ -83,6 +83,20 @@ def test_a_payment_after_expiry_is_recorded_and_sent_to_review(alice, rates):
     assert statuses(invoice) == ["unpaid", "expired", "merchant_review"]
 
 
+def test_a_payment_handed_over_in_time_is_on_time_however_late_it_is_recorded(alice, rates):
+    invoice = create(alice)
+    option = PaymentOption.objects.get(invoice_id=invoice["id"])
+    handed_over = timezone.now() - timedelta(seconds=2)
+    Invoice.objects.filter(id=invoice["id"]).update(expires_at=handed_over + timedelta(seconds=1))
+    output = SeenOutput(txid="ac" * 32, vout=0, script_pubkey=option.script_pubkey, amount=option.amount_due,
+                        seen_at=handed_over)
+
+    outputs_record(currency="BTC", outputs=[output])
+
+    assert Invoice.objects.get(id=invoice["id"]).status == "paid"
+    assert Invoice.objects.get(id=invoice["id"]).payments.get().first_seen_at == handed_over
+
+
 def test_the_merchant_expiry_setting_sets_the_window(alice, rates):
     alice.merchant.invoice_expiry_seconds = 3600
     alice.merchant.save()
