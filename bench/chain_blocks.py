@@ -49,16 +49,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg2
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import BenchError, admin_sql, bench_env, cpu_seconds, database_recreate, log, machine_busy  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 
 DB_NAME = "bench_chain_blocks"
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 OUTPUTS_PER_TX = 2000  # the SV node's wallet answers "Transaction too large" to fundrawtransaction at 10,000
 NOISE_SATS = 1000  # each output to a random script
@@ -69,47 +68,12 @@ TARGET_FLAT_RATIO = 1.5  # "flat": the largest size costs at most this much more
 COMMAND = " ".join(["cd /work/main && .venv/bin/python bench/chain_blocks.py", *sys.argv[1:]])
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
 # --- setup -----------------------------------------------------------------------------------------------
-
-
-def bench_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "RATES_", "CHAIN_"))}
-    env.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        REDIS_URL=REDIS_URL,
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        RATES_PROVIDERS="rates.providers.fixed.FixedRateProvider",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def admin_sql(*statements: str) -> None:
-    connection = psycopg2.connect(PG_ADMIN_DSN)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 def provision(env: dict[str, str]) -> None:
     log(f"recreating database {DB_NAME}, emptying {REDIS_URL}")
-    admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
+    database_recreate(DB_NAME)
     redis.Redis.from_url(REDIS_URL).flushdb()
     log("manage.py migrate")
     result = subprocess.run(
@@ -313,21 +277,6 @@ class Timers:
         finally:
             for owner, name, original in reversed(patched):
                 setattr(owner, name, original)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy() -> tuple[float, float]:
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
 
 
 def timed_sync(node, *, profile_to: Path | None = None) -> dict:
@@ -770,7 +719,7 @@ def main() -> int:
     args = parse_args()
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)
-    env = bench_env()
+    env = bench_env(database=DB_NAME, redis_url=REDIS_URL)
     try:
         provision(env)
         os.environ.update(env)

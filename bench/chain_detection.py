@@ -32,9 +32,7 @@ import http.client
 import json
 import os
 import random
-import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,16 +41,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg2
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import BenchError, admin_sql, bench_env, database_recreate, free_port, log, machine_busy, manage  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 
 DB_NAME = "bench_chain_detection"
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 TARGET_P50_SECONDS = 1.0
 PAYMENT_TIMEOUT_SECONDS = 30.0
@@ -62,66 +59,16 @@ COINS_NEEDED = 120  # confirmed coins for the payments (the background traffic s
 COMMAND = " ".join(["cd /work/main && .venv/bin/python bench/chain_detection.py", *sys.argv[1:]])
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
 # --- setup -----------------------------------------------------------------------------------------------
-
-
-def bench_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "RATES_", "CHAIN_"))}
-    env.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        REDIS_URL=REDIS_URL,
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        RATES_PROVIDERS="rates.providers.fixed.FixedRateProvider",  # the offline table: no network
-        RATES_MAX_AGE_SECONDS=str(30 * 24 * 3600),
-        CHAIN_BSV_NETWORK="regtest",
-        LOG_LEVEL="INFO",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def admin_sql(*statements: str) -> None:
-    connection = psycopg2.connect(PG_ADMIN_DSN)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        raise BenchError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 def provision(env: dict[str, str]) -> None:
     log(f"recreating database {DB_NAME}, emptying {REDIS_URL}")
-    admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
+    database_recreate(DB_NAME)
     redis.Redis.from_url(REDIS_URL).flushdb()
     log("manage.py migrate, refresh_rates")
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "refresh_rates")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Process:
@@ -354,11 +301,6 @@ def summary(results: list[dict]) -> dict:
     }
 
 
-def machine_busy() -> tuple[int, int]:
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return sum(fields) - fields[3] - fields[4], sum(fields)
-
-
 # --- main ------------------------------------------------------------------------------------------------
 
 
@@ -499,7 +441,10 @@ def main() -> int:
     args = parse_args()
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)
-    env = bench_env()
+    env = bench_env(
+        database=DB_NAME, redis_url=REDIS_URL, LOG_LEVEL="INFO", CHAIN_BSV_NETWORK="regtest",
+        RATES_MAX_AGE_SECONDS=str(30 * 24 * 3600),  # the fixed rates never go stale during a run
+    )
     try:
         provision(env)
         os.environ.update(env)

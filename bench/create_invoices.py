@@ -23,9 +23,7 @@ import http.client
 import json
 import math
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,12 +34,13 @@ import psycopg2
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.common import BenchError, bench_env, database_recreate, free_port, log, manage  # noqa: E402
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 PYTHON = sys.executable
 
 DB_NAME = "bench_payments"
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_BENCH_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 # BIP84 account key (m/84'/0'/0') of the public test mnemonic "abandon abandon ... about".
@@ -54,57 +53,12 @@ NOISY_OTHER_CPU_PCT = 10.0
 QUIET_BUSY_PCT = 15.0
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
 # --- setup -----------------------------------------------------------------------------------------------
-
-
-def bench_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "RATES_"))}
-    env.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        REDIS_URL=REDIS_URL,
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        RATES_PROVIDERS="rates.providers.fixed.FixedRateProvider",  # the offline table: no network
-        RATES_MAX_AGE_SECONDS=str(30 * 24 * 3600),  # rates never go stale during a run
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def recreate_database() -> None:
-    connection = psycopg2.connect(PG_ADMIN_DSN)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-            cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    finally:
-        connection.close()
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    if result.returncode != 0:
-        raise BenchError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 def provision(env: dict[str, str]) -> dict:
     log(f"recreating database {DB_NAME}, emptying {REDIS_URL}")
-    recreate_database()
+    database_recreate(DB_NAME)
     # The bench's own Redis database: cache entries and queued tasks nobody consumes from earlier runs go.
     redis.Redis.from_url(REDIS_URL).flushdb()
     log("manage.py migrate")
@@ -126,12 +80,6 @@ def provision(env: dict[str, str]) -> dict:
 
 
 # --- gunicorn --------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:
@@ -416,7 +364,10 @@ def parse_args() -> argparse.Namespace:
 def bench(args: argparse.Namespace) -> int:
     concurrencies = [int(item) for item in args.concurrency.split(",") if item.strip()]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    env = bench_env()
+    env = bench_env(
+        database=DB_NAME, redis_url=REDIS_URL, settings_module="bench.settings",
+        RATES_MAX_AGE_SECONDS=str(30 * 24 * 3600),  # the fixed rates never go stale during a run
+    )
     merchant = provision(env)
     token = merchant["access_token"]
     paths = {

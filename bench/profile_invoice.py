@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
+from bench.common import cpu_seconds  # noqa: E402
 
 os.environ.update(
     DATABASE_URL="postgres://postgres@127.0.0.1:5432/bench_payments",
@@ -102,12 +103,6 @@ def _backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (the PostgreSQL backend serving this connection), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300)
@@ -158,11 +153,11 @@ def main() -> None:
         timer = SqlTimer()
         n = 300
         with connection.execute_wrapper(timer):
-            started, cpu_started, backend_started = time.perf_counter(), time.process_time(), _cpu_seconds(backend)
+            started, cpu_started, backend_started = time.perf_counter(), time.process_time(), cpu_seconds(backend)
             for _ in range(n):
                 post(name)
             wall = time.perf_counter() - started
-            own, server = time.process_time() - cpu_started, _cpu_seconds(backend) - backend_started
+            own, server = time.process_time() - cpu_started, cpu_seconds(backend) - backend_started
         cpu[name] = (own + server) / n
         print(
             f"{name:<9} {wall / n * 1000:6.2f} ms wall, {timer.seconds / n * 1000:6.2f} ms in {timer.calls / n:.0f} SQL calls "
