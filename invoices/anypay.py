@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from chain.currencies import coin_get
 from chain.selectors import wallet_currencies
 from config.formats import iso_ms
+from config.rows import RowsInsert
 from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import InvoiceInputError
 from invoices.models import Flavour, Invoice, InvoiceType, PaymentOption, Status
@@ -96,7 +97,7 @@ def anypay_invoice_create(*, merchant, request: AnypayInvoiceRequest) -> Invoice
     expiry = merchant.invoice_expiry_seconds or settings.INVOICE_EXPIRY_SECONDS
 
     with transaction.atomic():
-        invoice = Invoice.objects.create(
+        invoice = Invoice(
             merchant=merchant,
             type=InvoiceType.INVOICE,
             status=Status.UNPAID,
@@ -117,12 +118,15 @@ def anypay_invoice_create(*, merchant, request: AnypayInvoiceRequest) -> Invoice
             option_quotes={code: _quote_snapshot(quote, due[code]) for code, quote in quotes.items()},
             expires_at=timezone.now() + timedelta(seconds=expiry),
         )
+        # One statement for every row (see invoice_create): the wallet rows stay locked from the allocation to the
+        # commit, one round trip later.
+        insert = RowsInsert().add(invoice)
         offered = ", ".join(f"{coin.format(due[coin.code])} {coin.code}" for coin in coins)
-        invoice_record_opened(invoice=invoice, reason=f"{request.amount_text} {fiat.code} payable as {offered}")
-        # Last before the callback and commit: the wallet rows stay locked from the allocation to the commit.
-        options = [payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code]) for coin in coins]
+        invoice_record_opened(invoice=invoice, reason=f"{request.amount_text} {fiat.code} payable as {offered}", insert=insert)
+        options = [payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code], insert=insert) for coin in coins]
         invoice._prefetched_objects_cache = {"payment_options": options, "payments": []}
-        callback_emit(invoice=invoice, name=CREATED)
+        callback_emit(invoice=invoice, name=CREATED, insert=insert)
+        insert.execute()
     return invoice
 
 

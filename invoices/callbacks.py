@@ -2,6 +2,7 @@
 
 import uuid
 
+from config.rows import RowsInsert
 from invoices.gocoin import invoice_output
 from invoices.models import Flavour, Invoice, Status
 from webhooks.services import EventToEmit, event_emit, events_emit_many
@@ -38,8 +39,9 @@ def callbacks_for_status_many(*, invoices: list[Invoice], status: str) -> None:
     events_emit_many(events)
 
 
-def callback_emit(*, invoice: Invoice, name: str) -> uuid.UUID:
-    """Writes the callback event in the caller's transaction (the outbox); delivery follows the commit."""
+def callback_emit(*, invoice: Invoice, name: str, insert: RowsInsert | None = None) -> uuid.UUID:
+    """Writes the callback event in the caller's transaction (the outbox), or into its pending `insert`; delivery
+    follows the commit."""
     event_id = uuid.uuid4()
     event_emit(
         merchant=invoice.merchant,
@@ -48,6 +50,7 @@ def callback_emit(*, invoice: Invoice, name: str) -> uuid.UUID:
         event_id=event_id,
         body=callback_body(invoice=invoice, name=name, event_id=event_id),
         invoice_id=invoice.id,
+        insert=insert,
     )
     return event_id
 

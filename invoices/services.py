@@ -11,6 +11,7 @@ from chain.currencies import Coin, coin_get
 from chain.errors import NoWallet, UnknownCurrency
 from chain.selectors import wallet_currencies
 from chain.services import address_allocate
+from config.rows import RowsInsert, rows_insert
 from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import IdempotencyConflict, InvoiceInputError
 from invoices.models import IdempotencyKey, Invoice, InvoiceType, PaymentOption, Status
@@ -49,9 +50,11 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
         with transaction.atomic():
             invoice = _invoice_new(merchant, request, status=Status.BILLED, is_bill=True)
             invoice.valid_bill_payment_currencies = accepted
-            invoice.save()
-            invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency")
-            callback_emit(invoice=invoice, name=CREATED)
+            insert = RowsInsert().add(invoice)
+            invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency", insert=insert)
+            invoice._prefetched_objects_cache = {"payment_options": [], "payments": []}
+            callback_emit(invoice=invoice, name=CREATED, insert=insert)
+            insert.execute()
         return invoice
 
     coin = _coin(request, accepted)
@@ -59,16 +62,18 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
         invoice = _invoice_new(merchant, request, status=Status.UNPAID, is_bill=is_bill)
         invoice.valid_bill_payment_currencies = accepted if is_bill else None
         invoice_price_set(invoice, coin=coin, fiat=fiat, confirmations_required=request.confirmations_required)
-        invoice.save()
-        invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}")
-        # Last before the callback and commit: the wallet row stays locked from the allocation to the commit.
+        # The invoice, its timeline entry, option and callback go in as one statement: the wallet row stays
+        # locked from the allocation to the commit, one round trip later.
+        insert = RowsInsert().add(invoice)
+        invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}", insert=insert)
         try:
-            option = payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units)
+            option = payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units, insert=insert)
         except NoWallet:
             raise InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into") from None
         # A new invoice's options and payments are known; rendering it needs no query for them.
         invoice._prefetched_objects_cache = {"payment_options": [option], "payments": []}
-        callback_emit(invoice=invoice, name=CREATED)
+        callback_emit(invoice=invoice, name=CREATED, insert=insert)
+        insert.execute()
     return invoice
 
 
@@ -107,9 +112,10 @@ def _invoice_new(merchant, request: InvoiceRequest, *, status: str, is_bill: boo
     return invoice
 
 
-def payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int) -> PaymentOption:
+def payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int, insert: RowsInsert | None = None) -> PaymentOption:
+    """Allocates the option's address now; its row joins `insert` when given, else is inserted at once."""
     derived = address_allocate(merchant=invoice.merchant, currency=coin.code)
-    return PaymentOption.objects.create(
+    option = PaymentOption(
         invoice=invoice,
         merchant_id=invoice.merchant_id,
         currency=coin.code,
@@ -121,6 +127,8 @@ def payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int) -> P
         uri=coin.uri(derived.address, amount_due, label=f"Payment to {invoice.merchant.name}"),
         watch_until=invoice.expires_at + timedelta(seconds=settings.INVOICE_MONITORING_SECONDS),
     )
+    rows_insert(option, into=insert)
+    return option
 
 
 def _fiat(request: InvoiceRequest) -> Fiat:

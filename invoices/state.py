@@ -1,5 +1,6 @@
 """The invoice state machine: one table of allowed moves and one function that applies them."""
 
+from config.rows import RowsInsert, rows_insert
 from invoices.callbacks import callback_for_status
 from invoices.errors import IllegalTransition
 from invoices.models import Invoice, InvoiceEvent, Status
@@ -37,7 +38,6 @@ def invoice_transition(*, invoice: Invoice, to: str, reason: str = "") -> bool:
     return True
 
 
-def invoice_record_opened(*, invoice: Invoice, reason: str) -> None:
-    InvoiceEvent.objects.create(
-        invoice=invoice, merchant_id=invoice.merchant_id, from_status=None, to_status=invoice.status, reason=reason
-    )
+def invoice_record_opened(*, invoice: Invoice, reason: str, insert: RowsInsert | None = None) -> None:
+    entry = InvoiceEvent(invoice=invoice, merchant_id=invoice.merchant_id, from_status=None, to_status=invoice.status, reason=reason)
+    rows_insert(entry, into=insert)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.rows import RowsInsert, rows_insert
 from merchants.models import Merchant
 from webhooks import safe_http
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Event, WebhookSecret
@@ -41,9 +42,11 @@ def event_emit(
     event_id: uuid.UUID,
     body: dict,
     invoice_id: uuid.UUID | None = None,
+    insert: RowsInsert | None = None,
 ) -> Event:
     """Store event `name` with `body` serialised once, exactly as it will be signed and sent, and, when `url` is
-    set, a delivery to it due now, whose task is queued when the caller's transaction commits.
+    set, a delivery to it due now, whose task is queued when the caller's transaction commits. Given `insert`, the
+    rows join that pending insert of the change they report, which the caller executes.
 
     Must run inside the transaction of the change the event reports (the outbox): the event commits with that
     change or not at all. A queue that is down at commit time is logged and only delays the delivery until the
@@ -55,11 +58,9 @@ def event_emit(
         )
     now = timezone.now()
     text = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
-    event = Event.objects.create(
-        id=event_id, merchant=merchant, invoice_id=invoice_id, name=name, body=text, created_at=now
-    )
+    event = Event(id=event_id, merchant=merchant, invoice_id=invoice_id, name=name, body=text, created_at=now)
     if url:
-        delivery = Delivery.objects.create(
+        delivery = Delivery(
             merchant=merchant,
             event=event,
             url=url,
@@ -68,11 +69,15 @@ def event_emit(
             dispatched_at=now,
             created_at=now,
         )
-        together = getattr(_queued_together, "ids", None)
+        rows_insert(event, delivery, into=insert)
+        # The delivery's id is known once the insert has run; the queueing at commit reads it then.
+        together = getattr(_queued_together, "deliveries", None)
         if together is not None:
-            together.append(delivery.pk)
+            together.append(delivery)
         else:
-            transaction.on_commit(partial(_enqueue, [delivery.pk]))
+            transaction.on_commit(partial(_enqueue_deliveries, [delivery]))
+    else:
+        rows_insert(event, into=insert)
     return event
 
 
@@ -84,16 +89,16 @@ def deliveries_queued_together():
     """Inside the caller's transaction: the deliveries that `event_emit` creates here are queued with one broker
     connection at commit (a block's payments move a hundred invoices at once), still one task per delivery, so a
     slow endpoint holds up only its own."""
-    if getattr(_queued_together, "ids", None) is not None:
+    if getattr(_queued_together, "deliveries", None) is not None:
         yield
         return
-    _queued_together.ids = ids = []
+    _queued_together.deliveries = deliveries = []
     try:
         yield
     finally:
-        _queued_together.ids = None
-    if ids:
-        transaction.on_commit(partial(_enqueue, ids))
+        _queued_together.deliveries = None
+    if deliveries:
+        transaction.on_commit(partial(_enqueue_deliveries, deliveries))
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> DeliveryAttempt | None:
@@ -274,6 +279,10 @@ def _lease() -> timedelta:
     # An attempt takes at most WEBHOOKS_TIMEOUT_SECONDS on the wire, plus name resolution (bounded by the system
     # resolver); a worker still holding a delivery after this long is taken for dead.
     return timedelta(seconds=2 * settings.WEBHOOKS_TIMEOUT_SECONDS + 10)
+
+
+def _enqueue_deliveries(deliveries: list[Delivery]) -> bool:
+    return _enqueue([delivery.pk for delivery in deliveries])
 
 
 def _enqueue(delivery_ids: list[int]) -> bool:
