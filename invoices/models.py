@@ -49,8 +49,10 @@ ECHOED_TEXT_FIELDS = (
 
 class Invoice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    uid = models.CharField(max_length=16, unique=True, default=new_uid, editable=False)
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="invoices")
+    # Unique through Meta.constraints: found by equality only, so PostgreSQL needs no extra pattern index for it.
+    uid = models.CharField(max_length=16, default=new_uid, editable=False)
+    # Every index of Meta.indexes starts with the merchant, so the key needs none of its own.
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="invoices", db_index=False)
     type = models.CharField(max_length=8, choices=InvoiceType.choices, default=InvoiceType.INVOICE)
     status = models.CharField(max_length=16, choices=Status.choices)
     flavour = models.CharField(max_length=8, choices=Flavour.choices, default=Flavour.GOCOIN)
@@ -123,15 +125,21 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["uid"], name="invoice_unique_uid")]
         indexes = [
             models.Index(fields=["merchant", "-created_at"], name="invoice_merchant_created"),
             models.Index(fields=["merchant", "status", "-created_at"], name="invoice_merchant_status"),
             models.Index(fields=["merchant", "order_id"], name="invoice_merchant_order"),
-            models.Index(fields=["merchant", "customer_email"], name="invoice_merchant_email"),
             models.Index(fields=["merchant", "updated_at"], name="invoice_merchant_updated"),
-            models.Index(fields=["merchant", "business_id", "-created_at"], name="invoice_merchant_business"),
-            models.Index(fields=["merchant", "location_id", "-created_at"], name="invoice_merchant_location"),
-            models.Index(fields=["merchant", "register_id", "-created_at"], name="invoice_merchant_register"),
+            # Searched by equality and mostly empty: an invoice without the field costs these indexes nothing.
+            models.Index(fields=["merchant", "customer_email"], name="invoice_merchant_email",
+                         condition=models.Q(customer_email__isnull=False)),
+            models.Index(fields=["merchant", "business_id", "-created_at"], name="invoice_merchant_business",
+                         condition=models.Q(business_id__isnull=False)),
+            models.Index(fields=["merchant", "location_id", "-created_at"], name="invoice_merchant_location",
+                         condition=models.Q(location_id__isnull=False)),
+            models.Index(fields=["merchant", "register_id", "-created_at"], name="invoice_merchant_register",
+                         condition=models.Q(register_id__isnull=False)),
             models.Index(
                 fields=["expires_at"], name="invoice_open_expiry", condition=models.Q(status__in=["unpaid", "underpaid"])
             ),
@@ -144,12 +152,13 @@ class Invoice(models.Model):
 class PaymentOption(models.Model):
     """One currency an invoice can be paid in, with its own derived address."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payment_options")
+    # Found through the (invoice, currency) constraint, whose index starts with the invoice.
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payment_options", db_index=False)
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=8)
     network = models.CharField(max_length=16)
     address = models.CharField(max_length=128)
-    script_pubkey = models.CharField(max_length=200, db_index=True)
+    script_pubkey = models.CharField(max_length=200)
     derivation_index = models.PositiveIntegerField()
     amount_due = models.BigIntegerField()
     uri = models.TextField()
@@ -162,6 +171,8 @@ class PaymentOption(models.Model):
             models.UniqueConstraint(fields=["invoice", "currency"], name="payment_option_unique_currency"),
             models.UniqueConstraint(fields=["currency", "network", "address"], name="payment_option_unique_address"),
         ]
+        # The watcher matches outputs by script; equality only, so no pattern index beside it.
+        indexes = [models.Index(fields=["script_pubkey"], name="payment_option_script")]
 
     def __str__(self) -> str:
         return f"{self.amount_due} {self.currency} to {self.address}"

@@ -1,4 +1,3 @@
-import pytest
 from bip_utils import Bip84Coins
 from django.urls import reverse
 
