@@ -1,10 +1,10 @@
-"""New rows on the hot paths (an invoice, its timeline entry, option and callback), inserted without the ORM's
-per-call query building and, on PostgreSQL, in one statement: a round trip costs both sides more CPU than
-these inserts do."""
+"""Writes on the hot paths (an invoice with its timeline entry, option and callback; a callback's claim and
+outcome) without the ORM's per-call query building and, on PostgreSQL, in one round trip: a round trip costs both
+sides more CPU than these statements do."""
 
 from functools import cache
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Field, Model
 
 _statements: dict[tuple, tuple[str, list[Field | None]]] = {}
@@ -110,3 +110,32 @@ def _fetch_returned(cursor, connection, model: type[Model], field: Field | None)
     if connection.features.can_return_columns_from_insert:
         return cursor.fetchone()[0]
     return connection.ops.last_insert_id(cursor, model._meta.db_table, field.column)
+
+
+def statements_run(statements: list[tuple[str, list]], *, using: str = "default") -> None:
+    """Runs the statements in order, all or nothing. PostgreSQL gets them as one query string: a single round trip,
+    which outside a transaction runs as one implicit transaction. Other databases get one execute each inside
+    `transaction.atomic()`."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+            return
+        with transaction.atomic(using=using):
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
+def statements_then_rows(model: type[Model], statements: list[tuple[str, list]], sql: str, params: list,
+                         *, using: str = "default") -> list[Model]:
+    """`statements_run`, then the raw SELECT `sql` on `model` in the same transaction (and, on PostgreSQL, the same
+    round trip); its rows come back as `model` instances converted as the ORM converts them, extra columns as
+    attributes."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        prefix = "".join(f"{statement}; " for statement, _ in statements)
+        values = [p for _, statement_params in statements for p in statement_params] + list(params)
+        return list(model.objects.using(using).raw(prefix + sql, values))
+    with transaction.atomic(using=using):
+        statements_run(statements, using=using)
+        return list(model.objects.using(using).raw(sql, params))

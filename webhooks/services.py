@@ -14,10 +14,10 @@ from celery import current_app
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from config.rows import RowsInsert, rows_insert
+from config.rows import RowsInsert, rows_insert, statements_run, statements_then_rows
 from merchants.models import Merchant
 from webhooks import safe_http
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Event, WebhookSecret
@@ -32,6 +32,7 @@ SWEEP_BATCH = 500
 EXCERPT_BYTES = 1024
 INTERRUPTED = "interrupted: the worker was lost before the outcome was recorded"
 _PENDING, _DELIVERED, _FAILED = DeliveryState.PENDING, DeliveryState.DELIVERED, DeliveryState.FAILED
+_DELIVERY, _ATTEMPT, _EVENT, _SECRET = (m._meta.db_table for m in (Delivery, DeliveryAttempt, Event, WebhookSecret))
 
 
 def event_emit(
@@ -131,17 +132,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
         created = delivery.event.created_at
         next_attempt_at = retry_at(attempt_number=attempt.number, attempted_at=now, event_created_at=created)
         state = _PENDING if next_attempt_at else _FAILED
-    with transaction.atomic():
-        attempt.save(update_fields=["finished_at", "status_code", "latency_ms", "response_excerpt", "error"])
-        # Fenced by the attempt number: a worker whose lease ran out never overwrites a later attempt's outcome.
-        Delivery.objects.filter(pk=delivery_id, state=_PENDING, attempt_count=attempt.number).update(
-            state=state,
-            next_attempt_at=next_attempt_at,
-            dispatched_at=None,
-            last_status=attempt.status_code,
-            last_error=attempt.error,
-            delivered_at=attempt.finished_at if state == _DELIVERED else None,
-        )
+    _outcome_record(delivery_id=delivery_id, attempt=attempt, state=state, next_attempt_at=next_attempt_at)
     return attempt
 
 
@@ -208,30 +199,74 @@ def secret_rotate(*, merchant: Merchant) -> str:
 
 
 def _claim(*, delivery_id: int, now: datetime) -> tuple[Delivery, DeliveryAttempt, list[str]] | None:
-    """Claim the delivery if it is pending and due (see delivery_attempt) and write its attempt row, finished at
-    once when its endpoint is at its limit of requests in flight; with the secrets to sign with."""
-    with transaction.atomic():
-        claimed = Delivery.objects.filter(pk=delivery_id, state=_PENDING, next_attempt_at__lte=now).update(
-            next_attempt_at=now + _lease(), attempt_count=F("attempt_count") + 1
-        )
-        if not claimed:
-            return None
-        delivery = Delivery.objects.select_related("event").get(pk=delivery_id)
-        if delivery.attempt_count > 1:
-            DeliveryAttempt.objects.filter(delivery=delivery, finished_at__isnull=True).update(
-                finished_at=now, error=INTERRUPTED
-            )
-        attempt = DeliveryAttempt(
-            merchant_id=delivery.merchant_id, delivery=delivery, number=delivery.attempt_count, started_at=now
-        )
-        in_flight = DeliveryAttempt.objects.filter(
-            finished_at__isnull=True, started_at__gt=now - _lease(), delivery__origin=delivery.origin
-        ).count()
-        if in_flight >= settings.WEBHOOKS_ENDPOINT_CONCURRENCY:
-            attempt.finished_at, attempt.latency_ms = now, 0
-            attempt.error = f"not sent: {in_flight} requests to {delivery.origin} already in flight"
-        attempt.save()
-        return delivery, attempt, _signing_secrets(merchant_id=delivery.merchant_id, now=now)
+    """Claim the delivery if it is pending and due (see delivery_attempt), mark an earlier attempt left unfinished as
+    interrupted, and write the attempt row, finished at once when its endpoint is at its limit of requests in flight;
+    with the secrets to sign with. One round trip on PostgreSQL."""
+    connection = transaction.get_connection()
+    token = Delivery._meta.get_field("lease_token").get_db_prep_value(uuid.uuid4(), connection)
+    at = connection.ops.adapt_datetimefield_value(now)
+    lease_start = connection.ops.adapt_datetimefield_value(now - _lease())
+    lease_end = connection.ops.adapt_datetimefield_value(now + _lease())
+    limit = settings.WEBHOOKS_ENDPOINT_CONCURRENCY
+    rows = statements_then_rows(
+        Event,
+        [
+            (f"UPDATE {_DELIVERY} SET next_attempt_at = %s, attempt_count = attempt_count + 1, lease_token = %s "
+             f"WHERE id = %s AND state = %s AND next_attempt_at <= %s",
+             [lease_end, token, delivery_id, _PENDING, at]),
+            (f"UPDATE {_ATTEMPT} SET finished_at = %s, error = %s WHERE delivery_id = %s AND finished_at IS NULL "
+             f"AND EXISTS (SELECT 1 FROM {_DELIVERY} WHERE id = %s AND lease_token = %s)",
+             [at, INTERRUPTED, delivery_id, delivery_id, token]),
+            (f"INSERT INTO {_ATTEMPT} (merchant_id, delivery_id, number, started_at, finished_at, status_code, "
+             f"latency_ms, response_excerpt, error) "
+             f"SELECT d.merchant_id, d.id, d.attempt_count, %s, CASE WHEN f.n >= %s THEN %s END, NULL, "
+             f"CASE WHEN f.n >= %s THEN 0 END, '', "
+             f"CASE WHEN f.n >= %s THEN 'not sent: ' || f.n || ' requests to ' || d.origin || ' already in flight' "
+             f"ELSE '' END "
+             f"FROM {_DELIVERY} d CROSS JOIN (SELECT count(*) AS n FROM {_ATTEMPT} a JOIN {_DELIVERY} other "
+             f"ON other.id = a.delivery_id WHERE a.finished_at IS NULL AND a.started_at > %s "
+             f"AND other.origin = (SELECT origin FROM {_DELIVERY} WHERE id = %s)) f "
+             f"WHERE d.id = %s AND d.lease_token = %s",
+             [at, limit, at, limit, limit, lease_start, delivery_id, delivery_id, token]),
+        ],
+        f"SELECT e.*, d.url AS delivery_url, d.origin AS delivery_origin, d.attempt_count AS delivery_attempt_count, "
+        f"a.id AS attempt_id, CASE WHEN a.finished_at IS NULL THEN 0 ELSE 1 END AS attempt_held_back, "
+        f"a.error AS attempt_error, s.secret AS signing_secret "
+        f"FROM {_DELIVERY} d JOIN {_EVENT} e ON e.id = d.event_id "
+        f"JOIN {_ATTEMPT} a ON a.delivery_id = d.id AND a.number = d.attempt_count "
+        f"LEFT JOIN {_SECRET} s ON s.merchant_id = d.merchant_id AND (s.valid_until IS NULL OR s.valid_until > %s) "
+        f"WHERE d.id = %s AND d.lease_token = %s ORDER BY s.created_at DESC",
+        [at, delivery_id, token],
+    )
+    if not rows:
+        return None
+    event = rows[0]
+    # A delivery's merchant is its event's.
+    delivery = Delivery(id=delivery_id, merchant_id=event.merchant_id, event=event, url=event.delivery_url,
+                        origin=event.delivery_origin, attempt_count=event.delivery_attempt_count)
+    attempt = DeliveryAttempt(id=event.attempt_id, merchant_id=event.merchant_id, delivery=delivery,
+                              number=delivery.attempt_count, started_at=now, error=event.attempt_error)
+    if event.attempt_held_back:
+        attempt.finished_at, attempt.latency_ms = now, 0
+    delivery._state.adding = attempt._state.adding = False
+    secrets = [row.signing_secret for row in rows if row.signing_secret] or [_secret_current(merchant_id=event.merchant_id)]
+    return delivery, attempt, secrets
+
+
+def _outcome_record(*, delivery_id: int, attempt: DeliveryAttempt, state: str, next_attempt_at: datetime | None) -> None:
+    """The attempt's outcome and the delivery's next state, together in one round trip on PostgreSQL."""
+    ops = transaction.get_connection().ops
+    finished_at = ops.adapt_datetimefield_value(attempt.finished_at)
+    statements_run([
+        (f"UPDATE {_ATTEMPT} SET finished_at = %s, status_code = %s, latency_ms = %s, response_excerpt = %s, error = %s "
+         f"WHERE id = %s",
+         [finished_at, attempt.status_code, attempt.latency_ms, attempt.response_excerpt, attempt.error, attempt.pk]),
+        # Fenced by the attempt number: a worker whose lease ran out never overwrites a later attempt's outcome.
+        (f"UPDATE {_DELIVERY} SET state = %s, next_attempt_at = %s, dispatched_at = NULL, last_status = %s, "
+         f"last_error = %s, delivered_at = %s WHERE id = %s AND state = %s AND attempt_count = %s",
+         [state, ops.adapt_datetimefield_value(next_attempt_at), attempt.status_code, attempt.error,
+          finished_at if state == _DELIVERED else None, delivery_id, _PENDING, attempt.number]),
+    ])
 
 
 def _send(*, delivery: Delivery, attempt: DeliveryAttempt, secrets: list[str], now: datetime) -> bool:
