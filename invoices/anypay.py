@@ -25,10 +25,11 @@ from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import InvoiceInputError
 from invoices.models import Flavour, Invoice, InvoiceType, PaymentOption, Status
 from invoices.selectors import (
-    COUNTED_PAYMENT_STATES,
     SALES_POINT_FIELDS,
     SETTLED_STATUSES,
     amount_paid,
+    counted_payments,
+    invoice_options,
     invoice_totals_by,
     invoices_with_detail,
 )
@@ -291,18 +292,10 @@ def currency_logo_url(code: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/anypay/logos/{code.lower()}.svg"
 
 
-def _options(invoice: Invoice) -> list[PaymentOption]:
-    return list(invoice.payment_options.all())
-
-
-def _counted_payments(invoice: Invoice) -> list:
-    return [payment for payment in invoice.payments.all() if payment.state in COUNTED_PAYMENT_STATES]
-
-
 def invoice_output(invoice: Invoice) -> dict:
     """The invoice object of Anypay's API: the fields every generation of its clients reads."""
     coin = coin_get(invoice.price_currency) if invoice.price_currency else None
-    payments = _counted_payments(invoice)
+    payments = counted_payments(invoice)
     mine = [p for p in payments if coin is None or p.currency == coin.code]
     paid = amount_paid(invoice) if coin else 0
     paid_at = next((p.first_seen_at for p in mine), None) if invoice.status in SETTLED_STATUSES else None
@@ -320,7 +313,7 @@ def invoice_output(invoice: Invoice) -> dict:
         "invoice_amount_paid": coin.format(paid) if coin else None,
         "hash": mine[0].txid if mine else None,
         "output_hash": mine[0].txid if mine else None,
-        "address": next((o.address for o in _options(invoice) if coin and o.currency == coin.code), None),
+        "address": next((o.address for o in invoice_options(invoice) if coin and o.currency == coin.code), None),
         "account_id": str(invoice.merchant_id),
         "uri": invoice_uri(invoice),
         "redirect_url": invoice.redirect_url,
@@ -358,7 +351,7 @@ def payment_option_output(invoice: Invoice, option: PaymentOption) -> dict:
 
 def _with_options(invoice: Invoice, **extra) -> dict:
     body = invoice_output(invoice)
-    options = [payment_option_output(invoice, option) for option in _options(invoice)]
+    options = [payment_option_output(invoice, option) for option in invoice_options(invoice)]
     # Clients of 2021 read the invoice at the top level, today's ones under `invoice`.
     return {**body, "invoice": {**body, "payment_options": options}, "payment_options": options, **extra}
 

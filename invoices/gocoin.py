@@ -6,7 +6,7 @@ from django.utils import timezone
 from chain.currencies import coin_get
 from config.formats import decimal_plain, iso_ms, iso_seconds
 from invoices.models import ECHOED_TEXT_FIELDS, Invoice, Payment
-from invoices.selectors import amount_paid, primary_option, review_gain_loss
+from invoices.selectors import amount_paid, invoice_payments, primary_option, review_gain_loss
 from rates.fiat import fiat_get
 
 
@@ -51,7 +51,7 @@ def invoice_output(invoice: Invoice) -> dict:
             "updated_at": iso_ms(invoice.updated_at),
             "server_time": iso_seconds(timezone.now()),
             "callback_url": invoice.callback_url,
-            "payments": [payment_output(payment, coin) for payment in invoice.payments.all()],
+            "payments": [payment_output(payment, coin) for payment in invoice_payments(invoice)],
             "merchant_id": str(invoice.merchant_id),
             "type": invoice.type,
             "gateway_url": gateway_url(invoice),

@@ -57,11 +57,11 @@ def _expire_batch(*, status: str, target: str, reason: str, now: datetime, batch
             ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             return 0
-        InvoiceEvent.objects.bulk_create(
-            [InvoiceEvent(invoice_id=i, merchant_id=m, from_status=status, to_status=target, reason=reason)
-             for i, m in Invoice.objects.filter(id__in=ids).values_list("id", "merchant_id")]
-        )
         moved = invoices_with_detail(list(Invoice.objects.filter(id__in=ids)))
+        InvoiceEvent.objects.bulk_create(
+            [InvoiceEvent(invoice_id=invoice.id, merchant_id=invoice.merchant_id, from_status=status, to_status=target,
+                          reason=reason) for invoice in moved]
+        )
         callbacks_for_status_many(invoices=moved, status=target)
     return len(ids)
 

@@ -25,14 +25,14 @@ def invoices_with_detail(invoices: list[Invoice]) -> list[Invoice]:
     """Attaches the payment options and payments (each with its option) of many invoices in two queries.
 
     Django's prefetch_related clones a queryset per invoice, which dominates when thousands are rendered at once.
-    The rows are kept as plain lists: readers take them through `_options` and `_payments`, never by chaining a
+    The rows are kept as plain lists: readers take them through `invoice_options` and `invoice_payments`, never by chaining a
     query on `invoice.payments`.
     """
     options: dict = {invoice.pk: [] for invoice in invoices}
     payments: dict = {invoice.pk: [] for invoice in invoices}
     for option in PaymentOption.objects.filter(invoice_id__in=list(options)).order_by("id"):
         options[option.invoice_id].append(option)
-    options_by_id = {option.id: option for invoice_options in options.values() for option in invoice_options}
+    options_by_id = {option.id: option for listed in options.values() for option in listed}
     for payment in Payment.objects.filter(invoice_id__in=list(payments)).order_by("first_seen_at", "id"):
         payment.payment_option = options_by_id[payment.payment_option_id]
         payments[payment.invoice_id].append(payment)
@@ -88,19 +88,25 @@ def invoice_search(*, filters: InvoiceFilters, page: int, per_page: int) -> tupl
     return invoices_with_detail(page_invoices), total
 
 
-def _options(invoice: Invoice) -> list[PaymentOption]:
+def invoice_options(invoice: Invoice) -> list[PaymentOption]:
+    """The invoice's payment options, oldest first: attached ones when present, else one query."""
     cache = getattr(invoice, "_prefetched_objects_cache", {})
     if "payment_options" in cache:
         return list(cache["payment_options"])
     return list(invoice.payment_options.order_by("id"))
 
 
-def _payments(invoice: Invoice) -> list[Payment]:
+def invoice_payments(invoice: Invoice) -> list[Payment]:
     """The invoice's payments with their options, oldest first: attached ones when present, else one query."""
     cache = getattr(invoice, "_prefetched_objects_cache", {})
     if "payments" in cache:
         return list(cache["payments"])
     return list(invoice.payments.select_related("payment_option").order_by("first_seen_at", "id"))
+
+
+def counted_payments(invoice: Invoice) -> list[Payment]:
+    """The payments that count toward the price (seen or confirmed, not reorged out or replaced)."""
+    return [payment for payment in invoice_payments(invoice) if payment.state in COUNTED_PAYMENT_STATES]
 
 
 def amount_paid(invoice: Invoice) -> int:
@@ -113,7 +119,7 @@ def primary_option(invoice: Invoice) -> PaymentOption | None:
     if invoice.price_currency is None:
         return None
     code = coin_get(invoice.price_currency).code
-    return next((option for option in _options(invoice) if option.currency == code), None)
+    return next((option for option in invoice_options(invoice) if option.currency == code), None)
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,7 @@ def payment_totals(invoice: Invoice, payments: list[Payment] | None = None) -> P
     `payments`: the invoice's payments with their options, oldest first, when the caller has read them already.
     """
     if payments is None:
-        payments = _payments(invoice)
+        payments = invoice_payments(invoice)
     if not payments:
         return None
     option = payments[0].payment_option
@@ -195,7 +201,7 @@ def payment_progress(invoice: Invoice) -> PaymentProgress:
     """Where the customer stands: the option to pay, base units paid and still due, and the confirmations of the
     least confirmed payment (what a customer waits for)."""
     option = primary_option(invoice)
-    counted = [payment for payment in _payments(invoice) if payment.state in COUNTED_PAYMENT_STATES]
+    counted = counted_payments(invoice)
     paid = amount_paid(invoice)
     price = option.amount_due if option is not None else None
     return PaymentProgress(
