@@ -301,15 +301,6 @@ def _secret_current(*, merchant_id: uuid.UUID) -> str:
     return current.secret
 
 
-def _signing_secrets(*, merchant_id: uuid.UUID, now: datetime) -> list[str]:
-    valid = WebhookSecret.objects.filter(merchant_id=merchant_id).filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gt=now)
-    )
-    return list(valid.order_by("-created_at").values_list("secret", flat=True)) or [
-        _secret_current(merchant_id=merchant_id)
-    ]
-
-
 def _lease() -> timedelta:
     # An attempt takes at most WEBHOOKS_TIMEOUT_SECONDS on the wire, plus name resolution (bounded by the system
     # resolver); a worker still holding a delivery after this long is taken for dead.
