@@ -1,5 +1,6 @@
 """All settings come from environment variables; the defaults run on a bare laptop."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -241,6 +242,9 @@ WEBHOOKS_MAX_RESPONSE_BYTES = env_int("WEBHOOKS_MAX_RESPONSE_BYTES", 64 * 1024, 
 # Requests in flight to one endpoint (scheme, host, port) at most; more wait for a retry, so a hanging endpoint holds
 # at most this many worker threads.
 WEBHOOKS_ENDPOINT_CONCURRENCY = env_int("WEBHOOKS_ENDPOINT_CONCURRENCY", 10, minimum=1)
+# A worker's delivery threads that claim or record at the same moment at most; the others wait their turn. Waiting
+# on endpoints needs many threads, but many at once in the database only contend there.
+WEBHOOKS_DATABASE_CONCURRENCY = env_int("WEBHOOKS_DATABASE_CONCURRENCY", 2 * (os.cpu_count() or 1), minimum=1)
 # After a rotation the previous signing secret still signs (beside the new one) this long.
 WEBHOOKS_SECRET_OVERLAP_SECONDS = env_int("WEBHOOKS_SECRET_OVERLAP_SECONDS", 24 * 3600, minimum=0)
 # Beat interval of the sweeper. Every retry due since the last sweep is queued at once: a short interval keeps those

@@ -83,6 +83,7 @@ def event_emit(
 
 
 _queued_together = threading.local()
+_database_turns = threading.BoundedSemaphore(settings.WEBHOOKS_DATABASE_CONCURRENCY)
 
 
 @contextmanager
@@ -119,7 +120,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
     many worker threads, however many callbacks its merchant has.
     """
     now = now or timezone.now()
-    claim = _claim(delivery_id=delivery_id, now=now)
+    with _database_turns:
+        claim = _claim(delivery_id=delivery_id, now=now)
     if claim is None:
         return None
     delivery, attempt, secrets = claim
@@ -132,7 +134,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
         created = delivery.event.created_at
         next_attempt_at = retry_at(attempt_number=attempt.number, attempted_at=now, event_created_at=created)
         state = _PENDING if next_attempt_at else _FAILED
-    _outcome_record(delivery_id=delivery_id, attempt=attempt, state=state, next_attempt_at=next_attempt_at)
+    with _database_turns:
+        _outcome_record(delivery_id=delivery_id, attempt=attempt, state=state, next_attempt_at=next_attempt_at)
     return attempt
 
 
