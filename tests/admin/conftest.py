@@ -1,6 +1,5 @@
 """Two shops with everything a merchant admin shows: invoices, payments, timelines, callbacks, keys and secrets."""
 
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -36,11 +35,7 @@ class Shop:
 
 def invoice_create(tenant: Tenant, **fields) -> dict:
     body = {"price_currency": "BTC", "base_price": "25.50", "base_price_currency": "USD", **fields}
-    response = tenant.client().post(
-        f"/api/v1/merchants/{tenant.merchant.id}/invoices", data=json.dumps(body), content_type="application/json"
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return tenant.invoice_create(body)
 
 
 def invoice_pay(invoice: dict, *, amount: int | None = None, txid: str, block_height: int | None = 101) -> None:

@@ -1,7 +1,6 @@
 """The local regtest node, the follower that keeps the watcher close to it, and the commands around them."""
 
 import io
-import json
 import logging
 import os
 import random
@@ -295,11 +294,7 @@ def test_watch_chain_without_any_node_says_what_to_set(monkeypatch):
 
 def new_invoice(tenant, currency: str) -> dict:
     body = {"price_currency": currency, "base_price": "9.00", "base_price_currency": "USD", "confirmations_required": 2}
-    response = tenant.client().post(
-        f"/api/v1/merchants/{tenant.merchant.id}/invoices", data=json.dumps(body), content_type="application/json"
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return tenant.invoice_create(body)
 
 
 def test_regtest_pay_refuses_an_invoice_that_is_not_on_regtest(alice, rates, bsv_regtest):

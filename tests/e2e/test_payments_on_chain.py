@@ -1,6 +1,5 @@
 """Invoices paid on a real regtest node: the watcher sees, counts and confirms every satoshi."""
 
-import json
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -28,11 +27,7 @@ def shop(bsv_regtest, rates):
 
 def new_invoice(tenant, base_price="9.00", **fields) -> dict:
     body = {"price_currency": "BSV", "base_price": base_price, "base_price_currency": "USD", "confirmations_required": 2, **fields}
-    response = tenant.client().post(
-        f"/api/v1/merchants/{tenant.merchant.id}/invoices", data=json.dumps(body), content_type="application/json"
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return tenant.invoice_create(body)
 
 
 def read(tenant, invoice: dict) -> dict:

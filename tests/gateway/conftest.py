@@ -1,4 +1,3 @@
-import json
 import random
 
 import pytest
@@ -21,11 +20,7 @@ PRIVATE_FIELDS = {
 
 def create_invoice(tenant: Tenant, **fields) -> dict:
     body = {"base_price": "9.00", "base_price_currency": "USD", "item_name": "Blue mug", **fields}
-    response = tenant.client().post(
-        f"/api/v1/merchants/{tenant.merchant.id}/invoices", data=json.dumps(body), content_type="application/json"
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return tenant.invoice_create(body)
 
 
 @pytest.fixture

@@ -18,11 +18,7 @@ from webhooks.models import Delivery, Event
 
 def create(tenant, **fields):
     body = {"price_currency": "BTC", "base_price": "10.00", "base_price_currency": "USD", **fields}
-    response = tenant.client().post(
-        f"/api/v1/merchants/{tenant.merchant.id}/invoices", data=json.dumps(body), content_type="application/json"
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return tenant.invoice_create(body)
 
 
 def pay(invoice: dict, amount: int, txid: str = "aa" * 32) -> None:

@@ -1,4 +1,3 @@
-import json
 import uuid
 from datetime import timedelta
 
@@ -10,11 +9,7 @@ from invoices.models import Invoice
 
 def create(tenant, **fields):
     body = {"price_currency": "BTC", "base_price": "5.00", "base_price_currency": "USD", **fields}
-    response = tenant.client().post(
-        f"/api/v1/merchants/{tenant.merchant.id}/invoices", data=json.dumps(body), content_type="application/json"
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return tenant.invoice_create(body)
 
 
 def test_an_invoice_reads_back_as_it_was_created(alice, rates):
