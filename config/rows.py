@@ -119,7 +119,7 @@ def statements_run(statements: list[tuple[str, list]], *, using: str = "default"
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+            cursor.execute(*_one_query_string(statements))
             return
         with transaction.atomic(using=using):
             for sql, params in statements:
@@ -133,9 +133,11 @@ def statements_then_rows(model: type[Model], statements: list[tuple[str, list]],
     attributes."""
     connection = connections[using]
     if connection.vendor == "postgresql":
-        prefix = "".join(f"{statement}; " for statement, _ in statements)
-        values = [p for _, statement_params in statements for p in statement_params] + list(params)
-        return list(model.objects.using(using).raw(prefix + sql, values))
+        return list(model.objects.using(using).raw(*_one_query_string([*statements, (sql, params)])))
     with transaction.atomic(using=using):
         statements_run(statements, using=using)
         return list(model.objects.using(using).raw(sql, params))
+
+
+def _one_query_string(statements: list[tuple[str, list]]) -> tuple[str, list]:
+    return "; ".join(sql for sql, _ in statements), [value for _, params in statements for value in params]
