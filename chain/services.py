@@ -2,7 +2,6 @@ import os
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.transaction import TransactionManagementError
 
 from chain.currencies import MAINNET, coin_get
 from chain.derivation import DerivedAddress, derive_address, parse_extended_public_key
@@ -41,23 +40,45 @@ def wallet_create(*, merchant: Merchant, currency: str, extended_public_key: str
 def address_allocate(*, merchant: Merchant, currency: str) -> DerivedAddress:
     """Take the wallet's next unused index and derive its receive address.
 
-    Must run inside the caller's `transaction.atomic()`: the guarded UPDATE row-locks the wallet
-    until the caller commits, so concurrent allocations queue and never share an index, and a
-    rollback gives the index back. Raises NoWallet if the merchant has no wallet for `currency`.
+    The guarded UPDATE row-locks the wallet, so concurrent allocations queue and never share an index. Inside the
+    caller's `transaction.atomic()` the lock lasts until the caller commits and a rollback gives the index back.
+    Outside one the index is taken at once and the lock lasts that one statement; a caller whose invoice is then not
+    written gives the index back with `address_release`. Raises NoWallet if the merchant has no wallet for `currency`.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise TransactionManagementError("address_allocate() must run inside the caller's transaction.atomic()")
     coin = coin_get(currency)
-    merchant_id = Wallet._meta.get_field("merchant").get_db_prep_value(merchant.pk, connection)
-    table = connection.ops.quote_name(Wallet._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET next_index = next_index + 1 WHERE merchant_id = %s AND currency = %s "
+            f"UPDATE {_WALLET_TABLE} SET next_index = next_index + 1 WHERE merchant_id = %s AND currency = %s "
             "RETURNING next_index - 1, network, extended_public_key",
-            [merchant_id, coin.code],
+            [_merchant_key(merchant), coin.code],
         )
         row = cursor.fetchone()
     if row is None:
         raise NoWallet(coin.code)
     index, network, extended_key = row
     return derive_address(coin=coin, network=network, extended_key=extended_key, index=index)
+
+
+def address_release(*, merchant: Merchant, currency: str, index: int) -> bool:
+    """Give back an index that `address_allocate` took outside a transaction for an invoice that was not written.
+
+    The wallet's counter steps back only while no later allocation has passed it; otherwise the index stays unused,
+    the same gap an abandoned invoice leaves, and is never handed out twice. Inside a transaction this does nothing:
+    the caller's rollback gives the index back. Returns whether the index is free again.
+    """
+    if connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_WALLET_TABLE} SET next_index = next_index - 1 "
+            "WHERE merchant_id = %s AND currency = %s AND next_index = %s",
+            [_merchant_key(merchant), coin_get(currency).code, index + 1],
+        )
+        return cursor.rowcount == 1
+
+
+_WALLET_TABLE = connection.ops.quote_name(Wallet._meta.db_table)
+
+
+def _merchant_key(merchant: Merchant):
+    return Wallet._meta.get_field("merchant").get_db_prep_value(merchant.pk, connection)

@@ -2,6 +2,7 @@
 outcome) without the ORM's per-call query building and, on PostgreSQL, in one round trip: a round trip costs both
 sides more CPU than these statements do."""
 
+from collections.abc import Callable
 from functools import cache
 
 from django.db import connections, transaction
@@ -16,14 +17,17 @@ class RowsInsert:
 
     `add` converts and stamps at once, so an instance's timestamps are final before `execute`: a body rendered
     in between shows what the row will hold. PostgreSQL gets one statement (data-modifying CTEs; the foreign
-    keys are deferred to commit, so the order of the rows does not matter); other databases one per row. The
-    statements are built once per process. No model signals are sent: the models written here have no receivers.
+    keys are deferred to commit, so the order of the rows does not matter); other databases one per row, inside
+    one transaction. Either way the rows are written all or none, in the caller's transaction or, outside one, in
+    their own. The statements are built once per process. No model signals are sent: the models written here have
+    no receivers.
     """
 
     def __init__(self, using: str = "default"):
         self.using = using
         self.instances: list[Model] = []
         self.values: list[list] = []
+        self.when_committed: list[Callable[[], object]] = []
 
     def add(self, *instances: Model) -> "RowsInsert":
         connection = connections[self.using]
@@ -31,6 +35,11 @@ class RowsInsert:
             self.instances.append(instance)
             self.values.append([f.get_db_prep_save(f.pre_save(instance, True), connection) for f in _fields(type(instance))])
         return self
+
+    def on_commit(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the rows are committed: at the caller's commit, or right after `execute` outside a
+        transaction."""
+        self.when_committed.append(callback)
 
     def execute(self) -> None:
         if not self.instances:
@@ -44,17 +53,21 @@ class RowsInsert:
                 returned_values = cursor.fetchone()
             else:
                 returned, returned_values = [], []
-                for model, values in zip(models, self.values, strict=True):
-                    cursor.execute(_insert_sql(model, connection, returning=True), values)
-                    field = _returned_field(model)
-                    returned.append(field)
-                    returned_values.append(_fetch_returned(cursor, connection, model, field))
+                with transaction.atomic(using=self.using):
+                    for model, values in zip(models, self.values, strict=True):
+                        cursor.execute(_insert_sql(model, connection, returning=True), values)
+                        field = _returned_field(model)
+                        returned.append(field)
+                        returned_values.append(_fetch_returned(cursor, connection, model, field))
         for instance, field, value in zip(self.instances, returned, returned_values, strict=True):
             if field is not None:
                 setattr(instance, field.attname, value)
             instance._state.adding = False
             instance._state.db = self.using
-        self.instances, self.values = [], []
+        callbacks = self.when_committed
+        self.instances, self.values, self.when_committed = [], [], []
+        for callback in callbacks:
+            transaction.on_commit(callback, using=self.using)
 
 
 def rows_insert(*instances: Model, into: RowsInsert | None = None) -> None:

@@ -33,7 +33,7 @@ from invoices.selectors import (
     invoice_totals_by,
     invoices_with_detail,
 )
-from invoices.services import payment_option_create
+from invoices.services import addresses_given_back_on_failure, payment_option_create
 from invoices.state import TRANSITIONS, invoice_record_opened, invoice_transition
 from rates.errors import UnknownFiat
 from rates.fiat import fiat_get
@@ -97,34 +97,34 @@ def anypay_invoice_create(*, merchant, request: AnypayInvoiceRequest) -> Invoice
            for coin in coins}
     expiry = merchant.invoice_expiry_seconds or settings.INVOICE_EXPIRY_SECONDS
 
-    with transaction.atomic():
-        invoice = Invoice(
-            merchant=merchant,
-            type=InvoiceType.INVOICE,
-            status=Status.UNPAID,
-            flavour=Flavour.ANYPAY,
-            base_price=request.amount,
-            base_price_text=request.amount_text,
-            base_price_currency=fiat.code,
-            service_fee_rate=merchant.service_fee_rate,
-            crypto_payout_split=merchant.crypto_payout_split,
-            callback_url=request.webhook_url or merchant.callback_url or None,
-            redirect_url=request.redirect_url or merchant.redirect_url or None,
-            customer_email=request.email,
-            external_id=request.external_id,
-            business_id=request.business_id,
-            location_id=request.location_id,
-            register_id=request.register_id,
-            memo=request.memo,
-            option_quotes={code: _quote_snapshot(quote, due[code]) for code, quote in quotes.items()},
-            expires_at=timezone.now() + timedelta(seconds=expiry),
-        )
-        # One statement for every row (see invoice_create): the wallet rows stay locked from the allocation to the
-        # commit, one round trip later.
-        insert = RowsInsert().add(invoice)
-        offered = ", ".join(f"{coin.format(due[coin.code])} {coin.code}" for coin in coins)
-        invoice_record_opened(invoice=invoice, reason=f"{request.amount_text} {fiat.code} payable as {offered}", insert=insert)
-        options = [payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code], insert=insert) for coin in coins]
+    invoice = Invoice(
+        merchant=merchant,
+        type=InvoiceType.INVOICE,
+        status=Status.UNPAID,
+        flavour=Flavour.ANYPAY,
+        base_price=request.amount,
+        base_price_text=request.amount_text,
+        base_price_currency=fiat.code,
+        service_fee_rate=merchant.service_fee_rate,
+        crypto_payout_split=merchant.crypto_payout_split,
+        callback_url=request.webhook_url or merchant.callback_url or None,
+        redirect_url=request.redirect_url or merchant.redirect_url or None,
+        customer_email=request.email,
+        external_id=request.external_id,
+        business_id=request.business_id,
+        location_id=request.location_id,
+        register_id=request.register_id,
+        memo=request.memo,
+        option_quotes={code: _quote_snapshot(quote, due[code]) for code, quote in quotes.items()},
+        expires_at=timezone.now() + timedelta(seconds=expiry),
+    )
+    # One insert for every row, atomic by itself, as in invoice_create.
+    insert = RowsInsert().add(invoice)
+    offered = ", ".join(f"{coin.format(due[coin.code])} {coin.code}" for coin in coins)
+    invoice_record_opened(invoice=invoice, reason=f"{request.amount_text} {fiat.code} payable as {offered}", insert=insert)
+    with addresses_given_back_on_failure(merchant) as options:
+        for coin in coins:
+            options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code], insert=insert))
         invoice._prefetched_objects_cache = {"payment_options": options, "payments": []}
         callback_emit(invoice=invoice, name=CREATED, insert=insert)
         insert.execute()

@@ -1,16 +1,18 @@
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from chain.currencies import Coin, coin_get
 from chain.errors import NoWallet, UnknownCurrency
 from chain.selectors import wallet_currencies
-from chain.services import address_allocate
+from chain.services import address_allocate, address_release
 from config.rows import RowsInsert, rows_insert
 from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import IdempotencyConflict, InvoiceInputError
@@ -20,6 +22,8 @@ from rates.errors import UnknownFiat
 from rates.fiat import Fiat, fiat_get
 from rates.selectors import price_in_base_units, quote_get
 from webhooks.safe_http import url_refusal
+
+logger = logging.getLogger(__name__)
 
 MAX_CONFIRMATIONS = 100
 
@@ -44,37 +48,55 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
     # An invoice's wallet is checked by the address allocation itself; only a bill lists every wallet.
     accepted = wallet_currencies(merchant=merchant) if is_bill else None
 
+    # The invoice goes in with its timeline entry, options and callback as one insert, atomic by itself: outside
+    # the caller's transaction it needs no BEGIN or COMMIT of its own, and the wallet stays locked for the
+    # allocation's statement only.
     if is_bill and not request.price_currency:
         if not accepted:
             raise InvoiceInputError("type", "this merchant has no wallet yet, so a bill could not be paid in any currency")
-        with transaction.atomic():
-            invoice = _invoice_new(merchant, request, status=Status.BILLED, is_bill=True)
-            invoice.valid_bill_payment_currencies = accepted
-            insert = RowsInsert().add(invoice)
-            invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency", insert=insert)
-            invoice._prefetched_objects_cache = {"payment_options": [], "payments": []}
-            callback_emit(invoice=invoice, name=CREATED, insert=insert)
-            insert.execute()
+        invoice = _invoice_new(merchant, request, status=Status.BILLED, is_bill=True)
+        invoice.valid_bill_payment_currencies = accepted
+        insert = RowsInsert().add(invoice)
+        invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency", insert=insert)
+        invoice._prefetched_objects_cache = {"payment_options": [], "payments": []}
+        callback_emit(invoice=invoice, name=CREATED, insert=insert)
+        insert.execute()
         return invoice
 
     coin = _coin(request, accepted)
-    with transaction.atomic():
-        invoice = _invoice_new(merchant, request, status=Status.UNPAID, is_bill=is_bill)
-        invoice.valid_bill_payment_currencies = accepted if is_bill else None
-        invoice_price_set(invoice, coin=coin, fiat=fiat, confirmations_required=request.confirmations_required)
-        # The invoice, its timeline entry, option and callback go in as one statement: the wallet row stays
-        # locked from the allocation to the commit, one round trip later.
-        insert = RowsInsert().add(invoice)
-        invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}", insert=insert)
+    invoice = _invoice_new(merchant, request, status=Status.UNPAID, is_bill=is_bill)
+    invoice.valid_bill_payment_currencies = accepted if is_bill else None
+    invoice_price_set(invoice, coin=coin, fiat=fiat, confirmations_required=request.confirmations_required)
+    insert = RowsInsert().add(invoice)
+    invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}", insert=insert)
+    with addresses_given_back_on_failure(merchant) as options:
         try:
-            option = payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units, insert=insert)
+            options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units, insert=insert))
         except NoWallet:
             raise InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into") from None
         # A new invoice's options and payments are known; rendering it needs no query for them.
-        invoice._prefetched_objects_cache = {"payment_options": [option], "payments": []}
+        invoice._prefetched_objects_cache = {"payment_options": options, "payments": []}
         callback_emit(invoice=invoice, name=CREATED, insert=insert)
         insert.execute()
     return invoice
+
+
+@contextmanager
+def addresses_given_back_on_failure(merchant) -> Iterator[list[PaymentOption]]:
+    """Collects the options allocated in the block; if the block fails before its invoice is written, their indexes
+    go back to the wallets (`chain.services.address_release`). A lost connection keeps them: whether the insert
+    committed is then unknown, and an index is never handed out twice."""
+    options: list[PaymentOption] = []
+    try:
+        yield options
+    except BaseException as failure:
+        if not isinstance(failure, (OperationalError, InterfaceError)):
+            for option in reversed(options):
+                try:
+                    address_release(merchant=merchant, currency=option.currency, index=option.derivation_index)
+                except DatabaseError:
+                    logger.exception("could not give back index %s of the %s wallet", option.derivation_index, option.currency)
+        raise
 
 
 def invoice_price_set(invoice: Invoice, *, coin: Coin, fiat: Fiat, confirmations_required: int | None) -> None:

@@ -49,13 +49,13 @@ def event_emit(
     set, a delivery to it due now, whose task is queued when the caller's transaction commits. Given `insert`, the
     rows join that pending insert of the change they report, which the caller executes.
 
-    Must run inside the transaction of the change the event reports (the outbox): the event commits with that
-    change or not at all. A queue that is down at commit time is logged and only delays the delivery until the
-    sweeper finds it. `event_id` is the `webhook-id` of every attempt.
+    Must run inside the transaction of the change the event reports, or join that change's `insert` (the outbox):
+    the event commits with that change or not at all. A queue that is down at commit time is logged and only delays
+    the delivery until the sweeper finds it. `event_id` is the `webhook-id` of every attempt.
     """
-    if not transaction.get_connection().in_atomic_block:
+    if insert is None and not transaction.get_connection().in_atomic_block:
         raise transaction.TransactionManagementError(
-            "event_emit must run inside the transaction of the change it reports"
+            "event_emit must run inside the transaction of the change it reports, or join its insert"
         )
     now = timezone.now()
     text = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
@@ -75,6 +75,8 @@ def event_emit(
         together = getattr(_queued_together, "deliveries", None)
         if together is not None:
             together.append(delivery)
+        elif insert is not None:
+            insert.on_commit(partial(_enqueue_deliveries, [delivery]))
         else:
             transaction.on_commit(partial(_enqueue_deliveries, [delivery]))
     else:

@@ -4,7 +4,6 @@ import time
 import pytest
 from bip_utils import Bip44Coins, Bip84Coins
 from django.db import connection, transaction
-from django.db.transaction import TransactionManagementError
 
 from chain.errors import (
     InvalidExtendedKey,
@@ -15,7 +14,7 @@ from chain.errors import (
     WalletExists,
 )
 from chain.models import Wallet
-from chain.services import address_allocate, wallet_create
+from chain.services import address_allocate, address_release, wallet_create
 from merchants.models import Merchant
 from tests.chain.keys import BIP84_ADDRESSES, BIP84_ZPUB, reference_address, xprv, xpub
 
@@ -136,12 +135,42 @@ def test_a_rolled_back_allocation_gives_the_index_back(btc_wallet, shop):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_allocation_outside_a_transaction_is_refused():
+def test_outside_a_transaction_an_index_is_taken_at_once_and_given_back_only_while_no_later_one_passed_it():
     shop = Merchant.objects.create(name="Alice's Shop")
     wallet_create(merchant=shop, currency="BTC", extended_public_key=BIP84_ZPUB, network="mainnet")
-    with pytest.raises(TransactionManagementError):
-        address_allocate(merchant=shop, currency="BTC")
-    assert Wallet.objects.get().next_index == 0
+
+    first = address_allocate(merchant=shop, currency="BTC")
+    assert _next_index_seen_by_another_connection() == 1
+    assert address_release(merchant=shop, currency="BTC", index=first.index) is True
+    again = address_allocate(merchant=shop, currency="BTC")
+    assert (again.index, again.address) == (0, BIP84_ADDRESSES[0])
+
+    later = address_allocate(merchant=shop, currency="BTC")
+    assert address_release(merchant=shop, currency="BTC", index=again.index) is False
+    after = address_allocate(merchant=shop, currency="BTC")
+    assert (later.index, after.index) == (1, 2)
+
+
+def test_inside_a_transaction_giving_back_is_left_to_the_rollback(btc_wallet, shop):
+    taken = allocate(shop)
+    with transaction.atomic():
+        assert address_release(merchant=shop, currency="BTC", index=taken.index) is False
+    assert allocate(shop).index == taken.index + 1
+
+
+def _next_index_seen_by_another_connection() -> int:
+    seen = []
+
+    def read():
+        try:
+            seen.append(Wallet.objects.get().next_index)
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join()
+    return seen[0]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ from django.db import connection
 from chain.models import Wallet
 from invoices.models import IdempotencyKey, Invoice, InvoiceEvent, PaymentOption
 from rates.models import SpotRate
+from webhooks.models import Delivery, Event
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ISO_S = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -383,3 +384,30 @@ def test_concurrent_invoices_never_share_an_address(alice, rates):
     assert [r.status_code for r in results] == [201] * 8
     assert len({r.json()["payment_address"] for r in results}) == 8
     assert Wallet.objects.get(merchant=alice.merchant, currency="BTC").next_index == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invoice_the_database_refuses_leaves_nothing_and_gives_its_address_back(alice, rates):
+    body = {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD",
+            "callback_url": "https://shop.example.com/cb"}
+    refused_payload = create(alice, body).json()
+    with connection.cursor() as cursor:
+        # The invoice's own rows fail at the database, after its address was allocated.
+        cursor.execute("CREATE FUNCTION refuse_invoice() RETURNS trigger LANGUAGE plpgsql AS "
+                       "$$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$")
+        cursor.execute("CREATE TRIGGER refuse_invoice BEFORE INSERT ON invoices_invoice "
+                       "FOR EACH ROW EXECUTE FUNCTION refuse_invoice()")
+    try:
+        with pytest.raises(Exception, match="refused for the test"):
+            create(alice, body)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse_invoice ON invoices_invoice; DROP FUNCTION refuse_invoice()")
+
+    assert Invoice.objects.count() == 1
+    assert InvoiceEvent.objects.count() == 1
+    assert Event.objects.count() == Delivery.objects.count() == 1
+    assert Wallet.objects.get(merchant=alice.merchant, currency="BTC").next_index == 1
+    following = create(alice, body).json()
+    assert following["payment_address"] != refused_payload["payment_address"]
+    assert PaymentOption.objects.get(invoice_id=following["id"]).derivation_index == 1

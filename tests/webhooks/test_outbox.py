@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from config.rows import RowsInsert
 from tests.webhooks.conftest import emit
 from tests.webhooks.receiver import Answer
 from webhooks.models import Delivery, DeliveryState, Event
@@ -82,6 +83,18 @@ def test_a_rolled_back_change_leaves_no_event(alice, queued, django_capture_on_c
 def test_an_event_outside_a_transaction_is_refused(alice):
     with pytest.raises(transaction.TransactionManagementError):
         event_emit(merchant=alice.merchant, url="https://shop.example/", name="x", event_id=uuid.uuid4(), body={})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_joining_an_insert_outside_a_transaction_is_queued_once_its_rows_are_written(alice, queued):
+    insert = RowsInsert()
+    event_emit(merchant=alice.merchant, url="https://shop.example/", name="x", event_id=uuid.uuid4(), body={},
+               insert=insert)
+    assert queued == [] and not Delivery.objects.exists()
+
+    insert.execute()
+
+    assert queued == [Delivery.objects.get().pk]
 
 
 def test_a_broker_that_is_down_at_commit_never_fails_the_change(
