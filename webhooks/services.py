@@ -364,7 +364,8 @@ def events_emit_many(events: list[EventToEmit]) -> int:
         ]
     )
     deliveries = [
-        Delivery(merchant_id=e.merchant_id, event_id=e.event_id, url=e.url, next_attempt_at=now, created_at=now)
+        Delivery(merchant_id=e.merchant_id, event_id=e.event_id, url=e.url, origin=safe_http.origin(e.url),
+                 next_attempt_at=now, created_at=now)
         for e in events
         if e.url
     ]

@@ -55,6 +55,17 @@ def test_an_unpaid_invoice_past_its_window_expires_once(alice, rates):
     assert events(late) == ["invoice_created", "invoice_expired"]
 
 
+def test_an_expiry_callback_is_counted_against_its_own_endpoint(alice, rates):
+    late = create(alice, callback_url="https://shop.example.com:8443/cb")
+    past(late)
+
+    invoices_expire()
+
+    expiry = Delivery.objects.get(event__invoice_id=late["id"], event__name="invoice_expired")
+    # The endpoint's in-flight limit groups deliveries by origin: one dead endpoint holds back only its own.
+    assert expiry.origin == "https://shop.example.com:8443"
+
+
 def test_an_underpaid_invoice_past_its_window_goes_to_merchant_review(alice, rates):
     invoice = create(alice)
     pay(invoice, due(invoice) // 2)
