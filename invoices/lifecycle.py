@@ -42,28 +42,41 @@ def invoices_expire(*, now: datetime | None = None, batch: int = EXPIRY_BATCH) -
 
 
 def _expire_batch(*, status: str, target: str, reason: str, now: datetime, batch: int) -> int:
-    table = Invoice._meta.db_table
-    skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     review_reason = reason if target == Status.MERCHANT_REVIEW else None
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, updated_at = %s, "
-                f"merchant_review_reason = COALESCE(%s, merchant_review_reason) "
-                f"WHERE id IN (SELECT id FROM {table} WHERE status = %s AND expires_at < %s "
-                f"ORDER BY expires_at LIMIT %s {skip_locked}) AND status = %s RETURNING id",
-                [target, now, review_reason, status, now, batch, status],
+        if connection.vendor == "postgresql":
+            # The move, its timeline entries and the moved rows, in one statement.
+            moved = list(Invoice.objects.raw(
+                f"WITH moved AS ({_EXPIRY_UPDATE} FOR UPDATE SKIP LOCKED) AND status = %s RETURNING {_INVOICE_COLUMNS}), "
+                f"entries AS (INSERT INTO {_TIMELINE} (invoice_id, merchant_id, from_status, to_status, reason, created_at) "
+                f"SELECT id, merchant_id, %s, %s, %s, %s FROM moved) SELECT * FROM moved",
+                [target, now, review_reason, status, now, batch, status, status, target, reason, now],
+            ))
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(f"{_EXPIRY_UPDATE}) AND status = %s RETURNING id",
+                               [target, now, review_reason, status, now, batch, status])
+                ids = [row[0] for row in cursor.fetchall()]
+            moved = list(Invoice.objects.filter(id__in=ids))
+            InvoiceEvent.objects.bulk_create(
+                [InvoiceEvent(invoice_id=invoice.id, merchant_id=invoice.merchant_id, from_status=status, to_status=target,
+                              reason=reason, created_at=now) for invoice in moved]
             )
-            ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
+        if not moved:
             return 0
-        moved = invoices_with_detail(list(Invoice.objects.filter(id__in=ids)))
-        InvoiceEvent.objects.bulk_create(
-            [InvoiceEvent(invoice_id=invoice.id, merchant_id=invoice.merchant_id, from_status=status, to_status=target,
-                          reason=reason) for invoice in moved]
-        )
-        callbacks_for_status_many(invoices=moved, status=target)
-    return len(ids)
+        callbacks_for_status_many(invoices=invoices_with_detail(moved), status=target)
+    return len(moved)
+
+
+_INVOICE = Invoice._meta.db_table
+_TIMELINE = InvoiceEvent._meta.db_table
+_INVOICE_COLUMNS = ", ".join(connection.ops.quote_name(field.column) for field in Invoice._meta.concrete_fields)
+# Each batch skips the rows a payment holds locked (PostgreSQL), and the outer guard on the status makes a row that
+# moved meanwhile stay as it is.
+_EXPIRY_UPDATE = (
+    f"UPDATE {_INVOICE} SET status = %s, updated_at = %s, merchant_review_reason = COALESCE(%s, merchant_review_reason) "
+    f"WHERE id IN (SELECT id FROM {_INVOICE} WHERE status = %s AND expires_at < %s ORDER BY expires_at LIMIT %s"
+)
 
 
 def bill_currency_choose(*, invoice_id, merchant_ids, currency: str) -> Invoice:
