@@ -78,6 +78,24 @@ def rows_insert(*instances: Model, into: RowsInsert | None = None) -> None:
         RowsInsert().add(*instances).execute()
 
 
+def values_insert(model: type[Model], names: tuple[str, ...], rows: list[tuple], *, using: str = "default",
+                  batch: int = 500) -> None:
+    """Rows of `model` given as tuples of values for the fields `names`, inserted `batch` to a multi-row INSERT,
+    without building model instances: for a sweep writing thousands. Each value is converted as its field converts
+    it; defaults, `auto_now` stamps and database-assigned keys are the caller's to give or go without."""
+    connection = connections[using]
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    row_sql = f"({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start:start + batch]
+            cursor.execute(head + ", ".join([row_sql] * len(chunk)), [
+                field.get_db_prep_save(value, connection) for row in chunk for field, value in zip(fields, row, strict=True)
+            ])
+
+
 @cache
 def _fields(model: type[Model]) -> list[Field]:
     return [f for f in model._meta.local_concrete_fields if not f.db_returning and not f.generated]

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.rows import RowsInsert, rows_insert, statements_run, statements_then_rows
+from config.rows import RowsInsert, rows_insert, statements_run, statements_then_rows, values_insert
 from merchants.models import Merchant
 from webhooks import safe_http
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Event, WebhookSecret
@@ -356,13 +356,10 @@ def events_emit_many(events: list[EventToEmit]) -> int:
     if not events:
         return 0
     now = timezone.now()
-    Event.objects.bulk_create(
-        [
-            Event(id=e.event_id, merchant_id=e.merchant_id, invoice_id=e.invoice_id, name=e.name,
-                  body=json.dumps(e.body, cls=DjangoJSONEncoder, separators=(",", ":")), created_at=now)
-            for e in events
-        ]
-    )
+    values_insert(Event, ("id", "merchant", "invoice_id", "name", "body", "created_at"), [
+        (e.event_id, e.merchant_id, e.invoice_id, e.name, json.dumps(e.body, cls=DjangoJSONEncoder, separators=(",", ":")), now)
+        for e in events
+    ])
     deliveries = [
         Delivery(merchant_id=e.merchant_id, event_id=e.event_id, url=e.url, origin=safe_http.origin(e.url),
                  next_attempt_at=now, created_at=now)

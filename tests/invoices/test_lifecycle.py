@@ -55,6 +55,22 @@ def test_an_unpaid_invoice_past_its_window_expires_once(alice, rates):
     assert events(late) == ["invoice_created", "invoice_expired"]
 
 
+def test_an_expiry_callback_carries_the_expired_invoice_under_its_own_event_id(alice, rates):
+    late = create(alice, callback_url="https://shop.example.com/cb")
+    past(late)
+
+    invoices_expire()
+
+    event = Event.objects.get(invoice_id=late["id"], name="invoice_expired")
+    body = json.loads(event.body)
+    shown = alice.client().get(f"/api/v1/invoices/{late['id']}").json()
+    assert (body["id"], body["event"]) == (str(event.id), "invoice_expired")
+    assert body["payload"]["status"] == "expired"
+    assert body["payload"]["merchant_id"] == str(alice.merchant.id)
+    assert {k: v for k, v in body["payload"].items() if k != "server_time"} == {
+        k: v for k, v in shown.items() if k != "server_time"}
+
+
 def test_an_expiry_callback_is_counted_against_its_own_endpoint(alice, rates):
     late = create(alice, callback_url="https://shop.example.com:8443/cb")
     past(late)
