@@ -28,6 +28,7 @@ class RowsInsert:
         self.instances: list[Model] = []
         self.values: list[list] = []
         self.when_committed: list[Callable[[], object]] = []
+        self.written = False
 
     def add(self, *instances: Model) -> "RowsInsert":
         connection = connections[self.using]
@@ -64,6 +65,7 @@ class RowsInsert:
                 setattr(instance, field.attname, value)
             instance._state.adding = False
             instance._state.db = self.using
+        self.written = True
         callbacks = self.when_committed
         self.instances, self.values, self.when_committed = [], [], []
         for callback in callbacks:
@@ -88,6 +90,7 @@ def values_insert(model: type[Model], names: tuple[str, ...], rows: list[tuple],
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
     row_sql = f"({', '.join(['%s'] * len(fields))})"
+    batch = max(1, min(batch, connection.ops.bulk_batch_size(fields, rows)))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]

@@ -122,7 +122,7 @@ def anypay_invoice_create(*, merchant, request: AnypayInvoiceRequest) -> Invoice
     insert = RowsInsert().add(invoice)
     offered = ", ".join(f"{coin.format(due[coin.code])} {coin.code}" for coin in coins)
     invoice_record_opened(invoice=invoice, reason=f"{request.amount_text} {fiat.code} payable as {offered}", insert=insert)
-    with addresses_given_back_on_failure(merchant) as options:
+    with addresses_given_back_on_failure(merchant, insert) as options:
         for coin in coins:
             options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code], insert=insert))
         invoice._prefetched_objects_cache = {"payment_options": options, "payments": []}

@@ -50,7 +50,7 @@ def _expire_batch(*, status: str, target: str, reason: str, now: datetime, batch
                 f"WITH moved AS ({_EXPIRY_UPDATE} FOR UPDATE SKIP LOCKED) AND status = %s RETURNING {_INVOICE_COLUMNS}), "
                 f"entries AS (INSERT INTO {_TIMELINE} (invoice_id, merchant_id, from_status, to_status, reason, created_at) "
                 f"SELECT id, merchant_id, %s, %s, %s, %s FROM moved) SELECT * FROM moved",
-                [target, now, review_reason, status, now, batch, status, status, target, reason, now],
+                [target, now, review_reason, status, now, batch, status, status, target, reason, timezone.now()],
             ))
         else:
             with connection.cursor() as cursor:
@@ -60,7 +60,7 @@ def _expire_batch(*, status: str, target: str, reason: str, now: datetime, batch
             moved = list(Invoice.objects.filter(id__in=ids))
             InvoiceEvent.objects.bulk_create(
                 [InvoiceEvent(invoice_id=invoice.id, merchant_id=invoice.merchant_id, from_status=status, to_status=target,
-                              reason=reason, created_at=now) for invoice in moved]
+                              reason=reason) for invoice in moved]
             )
         if not moved:
             return 0

@@ -69,7 +69,7 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
     invoice_price_set(invoice, coin=coin, fiat=fiat, confirmations_required=request.confirmations_required)
     insert = RowsInsert().add(invoice)
     invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}", insert=insert)
-    with addresses_given_back_on_failure(merchant) as options:
+    with addresses_given_back_on_failure(merchant, insert) as options:
         try:
             options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units, insert=insert))
         except NoWallet:
@@ -82,15 +82,20 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
 
 
 @contextmanager
-def addresses_given_back_on_failure(merchant) -> Iterator[list[PaymentOption]]:
-    """Collects the options allocated in the block; if the block fails before its invoice is written, their indexes
-    go back to the wallets (`chain.services.address_release`). A lost connection keeps them: whether the insert
-    committed is then unknown, and an index is never handed out twice."""
+def addresses_given_back_on_failure(merchant, insert: RowsInsert) -> Iterator[list[PaymentOption]]:
+    """Collects the options allocated in the block for the invoice that `insert` writes; if the block fails before
+    that insert has written the rows, their indexes go back to the wallets (`chain.services.address_release`).
+
+    Once the rows are written, nothing is given back, whatever fails after (the deliveries' queueing runs then).
+    A lost connection or an interrupt keeps them too: whether the insert committed is then unknown, and an index
+    is never handed out twice."""
     options: list[PaymentOption] = []
     try:
         yield options
-    except BaseException as failure:
-        if not isinstance(failure, (OperationalError, InterfaceError)):
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        if not insert.written:
             for option in reversed(options):
                 try:
                     address_release(merchant=merchant, currency=option.currency, index=option.derivation_index)

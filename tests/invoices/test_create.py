@@ -411,3 +411,22 @@ def test_an_invoice_the_database_refuses_leaves_nothing_and_gives_its_address_ba
     following = create(alice, body).json()
     assert following["payment_address"] != refused_payload["payment_address"]
     assert PaymentOption.objects.get(invoice_id=following["id"]).derivation_index == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_address_whose_invoice_was_written_is_kept_whatever_fails_after(alice, rates, monkeypatch):
+    def queue_broken(deliveries):
+        raise RuntimeError("queueing failed after the commit")
+
+    body = {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD",
+            "callback_url": "https://shop.example.com/cb"}
+    with monkeypatch.context() as patched:
+        # The callback's queueing runs once the invoice's rows are written.
+        patched.setattr("webhooks.services._enqueue_deliveries", queue_broken)
+        with pytest.raises(RuntimeError, match="after the commit"):
+            create(alice, body)
+
+    written = Invoice.objects.get()
+    assert Wallet.objects.get(merchant=alice.merchant, currency="BTC").next_index == 1
+    following = create(alice, body).json()
+    assert following["payment_address"] != written.payment_options.get().address

@@ -7,8 +7,9 @@ def origins_fill(apps, schema_editor):
     from webhooks.safe_http import origin
 
     Delivery = apps.get_model("webhooks", "Delivery")
-    for delivery in Delivery.objects.filter(origin="").only("id", "url").iterator(chunk_size=2000):
-        Delivery.objects.filter(pk=delivery.pk).update(origin=origin(delivery.url))
+    urls = Delivery.objects.filter(origin="").values_list("url", flat=True).distinct()
+    for url in list(urls):
+        Delivery.objects.filter(origin="", url=url).update(origin=origin(url))
 
 
 class Migration(migrations.Migration):
