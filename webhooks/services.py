@@ -30,6 +30,7 @@ DELIVERY_TASK = "webhooks.tasks.delivery_attempt_task"
 SWEEP_TASK = "webhooks.tasks.deliveries_sweep_task"
 SWEEP_BATCH = 500
 EXCERPT_BYTES = 1024
+QUEUED_AHEAD = timedelta(minutes=1)
 INTERRUPTED = "interrupted: the worker was lost before the outcome was recorded"
 _PENDING, _DELIVERED, _FAILED = DeliveryState.PENDING, DeliveryState.DELIVERED, DeliveryState.FAILED
 _DELIVERY, _ATTEMPT, _EVENT, _SECRET = (m._meta.db_table for m in (Delivery, DeliveryAttempt, Event, WebhookSecret))
@@ -136,8 +137,14 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
         created = delivery.event.created_at
         next_attempt_at = retry_at(attempt_number=attempt.number, attempted_at=now, event_created_at=created)
         state = _PENDING if next_attempt_at else _FAILED
+    # A retry due soon is queued now for its time, so retries reach the worker as they come due rather than in the
+    # sweeper's once-a-second batches; the sweeper still finds it one lease later should that task be lost.
+    queued_ahead = state == _PENDING and next_attempt_at - now <= QUEUED_AHEAD
     with _database_turns:
-        _outcome_record(delivery_id=delivery_id, attempt=attempt, state=state, next_attempt_at=next_attempt_at)
+        _outcome_record(delivery_id=delivery_id, attempt=attempt, state=state, next_attempt_at=next_attempt_at,
+                        dispatched_at=next_attempt_at if queued_ahead else None)
+    if queued_ahead:
+        _enqueue([delivery_id], eta=next_attempt_at)
     return attempt
 
 
@@ -258,7 +265,8 @@ def _claim(*, delivery_id: int, now: datetime) -> tuple[Delivery, DeliveryAttemp
     return delivery, attempt, secrets
 
 
-def _outcome_record(*, delivery_id: int, attempt: DeliveryAttempt, state: str, next_attempt_at: datetime | None) -> None:
+def _outcome_record(*, delivery_id: int, attempt: DeliveryAttempt, state: str, next_attempt_at: datetime | None,
+                    dispatched_at: datetime | None) -> None:
     """The attempt's outcome and the delivery's next state, together in one round trip on PostgreSQL."""
     ops = transaction.get_connection().ops
     finished_at = ops.adapt_datetimefield_value(attempt.finished_at)
@@ -267,9 +275,10 @@ def _outcome_record(*, delivery_id: int, attempt: DeliveryAttempt, state: str, n
          f"WHERE id = %s",
          [finished_at, attempt.status_code, attempt.latency_ms, attempt.response_excerpt, attempt.error, attempt.pk]),
         # Fenced by the attempt number: a worker whose lease ran out never overwrites a later attempt's outcome.
-        (f"UPDATE {_DELIVERY} SET state = %s, next_attempt_at = %s, dispatched_at = NULL, last_status = %s, "
+        (f"UPDATE {_DELIVERY} SET state = %s, next_attempt_at = %s, dispatched_at = %s, last_status = %s, "
          f"last_error = %s, delivered_at = %s WHERE id = %s AND state = %s AND attempt_count = %s",
-         [state, ops.adapt_datetimefield_value(next_attempt_at), attempt.status_code, attempt.error,
+         [state, ops.adapt_datetimefield_value(next_attempt_at), ops.adapt_datetimefield_value(dispatched_at),
+          attempt.status_code, attempt.error,
           finished_at if state == _DELIVERED else None, delivery_id, _PENDING, attempt.number]),
     ])
 
@@ -316,14 +325,14 @@ def _enqueue_deliveries(deliveries: list[Delivery]) -> bool:
     return _enqueue([delivery.pk for delivery in deliveries])
 
 
-def _enqueue(delivery_ids: list[int]) -> bool:
+def _enqueue(delivery_ids: list[int], *, eta: datetime | None = None) -> bool:
     try:
         with current_app.producer_pool.acquire(block=True) as producer:
             # One immediate reconnect at most: kombu's default keeps the caller waiting seconds on a broker that is
             # down.
             producer.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
             for delivery_id in delivery_ids:
-                current_app.send_task(DELIVERY_TASK, args=[delivery_id], producer=producer, retry=False)
+                current_app.send_task(DELIVERY_TASK, args=[delivery_id], producer=producer, retry=False, eta=eta)
     except Exception as exc:  # the broker's client raises many types; none may fail the caller, the sweeper re-queues
         logger.warning("webhooks: could not queue deliveries %s (%s); the sweeper will", delivery_ids, exc)
         return False

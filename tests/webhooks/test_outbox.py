@@ -137,14 +137,34 @@ def test_a_delivery_queued_moments_ago_is_not_queued_again_until_taken_for_lost(
     assert queued == [delivery.pk]
 
 
-def test_a_retry_is_queued_by_the_sweeper_when_it_comes_due(alice, receiver, queued):
+def test_a_retry_due_soon_is_queued_at_once_for_its_time_and_swept_only_if_that_task_is_lost(alice, receiver, monkeypatch):
+    sent = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args=(), **options: sent.append((args[0], options.get("eta"))))
+    receiver.script("/hook", Answer(status=503))
+    delivery = emit(alice.merchant, receiver.url("/hook"))
+    sent.clear()
+    now = timezone.now()
+    delivery_attempt(delivery_id=delivery.pk, now=now)
+
+    retry_due = now + timedelta(seconds=5)
+    assert sent == [(delivery.pk, retry_due)]
+    assert deliveries_sweep(now=retry_due) == 0
+    assert deliveries_sweep(now=retry_due + LEASE - timedelta(seconds=1)) == 0
+    assert deliveries_sweep(now=retry_due + LEASE) == 1
+
+
+def test_a_later_retry_is_queued_by_the_sweeper_when_it_comes_due(alice, receiver, queued):
     receiver.script("/hook", Answer(status=503))
     delivery = emit(alice.merchant, receiver.url("/hook"))
     now = timezone.now()
     delivery_attempt(delivery_id=delivery.pk, now=now)
+    queued.clear()
+    delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(seconds=5))
 
-    assert deliveries_sweep(now=now + timedelta(seconds=4)) == 0
-    assert deliveries_sweep(now=now + timedelta(seconds=5)) == 1
+    assert queued == []
+    later = now + timedelta(seconds=5, minutes=5)
+    assert deliveries_sweep(now=later - timedelta(seconds=1)) == 0
+    assert deliveries_sweep(now=later) == 1
     assert queued == [delivery.pk]
 
 
