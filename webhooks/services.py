@@ -59,8 +59,7 @@ def event_emit(
             "event_emit must run inside the transaction of the change it reports, or join its insert"
         )
     now = timezone.now()
-    text = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
-    event = Event(id=event_id, merchant=merchant, invoice_id=invoice_id, name=name, body=text, created_at=now)
+    event = Event(id=event_id, merchant=merchant, invoice_id=invoice_id, name=name, body=_body_text(body), created_at=now)
     if url:
         delivery = Delivery(
             merchant=merchant,
@@ -83,6 +82,11 @@ def event_emit(
     else:
         rows_insert(event, into=insert)
     return event
+
+
+def _body_text(body: dict) -> str:
+    """The event's body as the exact text that is stored, signed and sent."""
+    return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
 
 
 _queued_together = threading.local()
@@ -366,7 +370,7 @@ def events_emit_many(events: list[EventToEmit]) -> int:
         return 0
     now = timezone.now()
     values_insert(Event, ("id", "merchant", "invoice_id", "name", "body", "created_at"), [
-        (e.event_id, e.merchant_id, e.invoice_id, e.name, json.dumps(e.body, cls=DjangoJSONEncoder, separators=(",", ":")), now)
+        (e.event_id, e.merchant_id, e.invoice_id, e.name, _body_text(e.body), now)
         for e in events
     ])
     deliveries = [
