@@ -21,7 +21,6 @@ from chain.currencies import coin_get
 from chain.selectors import wallet_currencies
 from config.formats import iso_ms
 from config.rows import RowsInsert
-from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import InvoiceInputError
 from invoices.models import Flavour, Invoice, InvoiceType, PaymentOption, Status
 from invoices.selectors import (
@@ -33,7 +32,7 @@ from invoices.selectors import (
     invoice_totals_by,
     invoices_with_detail,
 )
-from invoices.services import addresses_given_back_on_failure, payment_option_create
+from invoices.services import addresses_given_back_on_failure, invoice_new_write, payment_option_create
 from invoices.state import TRANSITIONS, invoice_record_opened, invoice_transition
 from rates.errors import UnknownFiat
 from rates.fiat import fiat_get
@@ -125,9 +124,7 @@ def anypay_invoice_create(*, merchant, request: AnypayInvoiceRequest) -> Invoice
     with addresses_given_back_on_failure(merchant, insert) as options:
         for coin in coins:
             options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code], insert=insert))
-        invoice._prefetched_objects_cache = {"payment_options": options, "payments": []}
-        callback_emit(invoice=invoice, name=CREATED, insert=insert)
-        insert.execute()
+        invoice_new_write(invoice, options=options, insert=insert)
     return invoice
 
 

@@ -58,9 +58,7 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
         invoice.valid_bill_payment_currencies = accepted
         insert = RowsInsert().add(invoice)
         invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency", insert=insert)
-        invoice._prefetched_objects_cache = {"payment_options": [], "payments": []}
-        callback_emit(invoice=invoice, name=CREATED, insert=insert)
-        insert.execute()
+        invoice_new_write(invoice, options=[], insert=insert)
         return invoice
 
     coin = _coin(request, accepted)
@@ -74,11 +72,16 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
             options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units, insert=insert))
         except NoWallet:
             raise InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into") from None
-        # A new invoice's options and payments are known; rendering it needs no query for them.
-        invoice._prefetched_objects_cache = {"payment_options": options, "payments": []}
-        callback_emit(invoice=invoice, name=CREATED, insert=insert)
-        insert.execute()
+        invoice_new_write(invoice, options=options, insert=insert)
     return invoice
+
+
+def invoice_new_write(invoice: Invoice, *, options: list[PaymentOption], insert: RowsInsert) -> None:
+    """Writes a new invoice: its `invoice_created` callback joins the `insert` that holds its rows, which then runs.
+    A new invoice's options and payments are known, so rendering it for the callback needs no query for them."""
+    invoice._prefetched_objects_cache = {"payment_options": options, "payments": []}
+    callback_emit(invoice=invoice, name=CREATED, insert=insert)
+    insert.execute()
 
 
 @contextmanager
