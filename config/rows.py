@@ -1,5 +1,5 @@
 """Writes on the hot paths (an invoice with its timeline entry, option and callback; a callback's claim and
-outcome) without the ORM's per-call query building and, on PostgreSQL, in one round trip: a round trip costs both
+outcome; a sweep's events) without the ORM's per-call query building and, on PostgreSQL, in one round trip: a round trip costs both
 sides more CPU than these statements do."""
 
 from collections.abc import Callable
@@ -87,14 +87,11 @@ def values_insert(model: type[Model], names: tuple[str, ...], rows: list[tuple],
     it; defaults, `auto_now` stamps and database-assigned keys are the caller's to give or go without."""
     connection = connections[using]
     fields = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
-    row_sql = f"({', '.join(['%s'] * len(fields))})"
     batch = max(1, min(batch, connection.ops.bulk_batch_size(fields, rows)))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
-            cursor.execute(head + ", ".join([row_sql] * len(chunk)), [
+            cursor.execute(_insert_values_sql(model, fields, connection, rows=len(chunk)), [
                 field.get_db_prep_save(value, connection) for row in chunk for field, value in zip(fields, row, strict=True)
             ])
 
@@ -110,16 +107,18 @@ def _returned_field(model: type[Model]) -> Field | None:
 
 
 def _insert_sql(model: type[Model], connection, *, returning: bool) -> str:
-    quote = connection.ops.quote_name
-    fields = _fields(model)
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    sql = _insert_values_sql(model, _fields(model), connection, rows=1)
     returned = _returned_field(model)
     if returning and returned is not None and connection.features.can_return_columns_from_insert:
-        sql += f" RETURNING {quote(returned.column)}"
+        sql += f" RETURNING {connection.ops.quote_name(returned.column)}"
     return sql
+
+
+def _insert_values_sql(model: type[Model], fields: list[Field], connection, *, rows: int) -> str:
+    quote = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES {', '.join([row] * rows)}")
 
 
 def _combined_statement(models: tuple[type[Model], ...], connection) -> tuple[str, list[Field | None]]:
