@@ -7,6 +7,7 @@ from chain.currencies import MAINNET, coin_get
 from chain.derivation import DerivedAddress, derive_address, parse_extended_public_key
 from chain.errors import NoWallet, WalletExists
 from chain.models import Wallet
+from config import prepared
 from merchants.models import Merchant
 
 
@@ -47,11 +48,7 @@ def address_allocate(*, merchant: Merchant, currency: str) -> DerivedAddress:
     """
     coin = coin_get(currency)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_WALLET_TABLE} SET next_index = next_index + 1 WHERE merchant_id = %s AND currency = %s "
-            "RETURNING next_index - 1, network, extended_public_key",
-            [_merchant_key(merchant), coin.code],
-        )
+        prepared.execute(cursor, _ALLOCATE_SQL, [_merchant_key(merchant), coin.code])
         row = cursor.fetchone()
     if row is None:
         raise NoWallet(coin.code)
@@ -78,6 +75,10 @@ def address_release(*, merchant: Merchant, currency: str, index: int) -> bool:
 
 
 _WALLET_TABLE = connection.ops.quote_name(Wallet._meta.db_table)
+_ALLOCATE_SQL = (
+    f"UPDATE {_WALLET_TABLE} SET next_index = next_index + 1 WHERE merchant_id = %s AND currency = %s "
+    "RETURNING next_index - 1, network, extended_public_key"
+)
 
 
 def _merchant_key(merchant: Merchant):

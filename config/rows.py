@@ -8,6 +8,8 @@ from functools import cache
 from django.db import connections, transaction
 from django.db.models import Field, Model
 
+from config import prepared
+
 _statements: dict[tuple, tuple[str, list[Field | None]]] = {}
 
 
@@ -50,7 +52,7 @@ class RowsInsert:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 sql, returned = _combined_statement(models, connection)
-                cursor.execute(sql, [value for values in self.values for value in values])
+                prepared.execute(cursor, sql, [value for values in self.values for value in values])
                 returned_values = cursor.fetchone()
             else:
                 returned, returned_values = [], []

@@ -86,6 +86,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded run's web, worker and watcher processes share one SQLite file: writers queue, not fail.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Off behind a pooler in transaction mode, which does not keep a session's prepared statements (config/prepared.py).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 REDIS_URL = env_str("REDIS_URL") or ""
 if REDIS_URL:
