@@ -8,7 +8,15 @@ from chain.derivation import DerivedAddress, derive_address, parse_extended_publ
 from chain.errors import NoWallet, WalletExists
 from chain.models import Wallet
 from config import prepared
-from merchants.models import Merchant
+from merchants.models import WRITE_ROLES, Membership, Merchant
+from merchants.selectors import (
+    MEMBER_COLUMNS,
+    MEMBER_CONDITION,
+    MEMBER_TABLES,
+    member_params,
+    membership_from_row,
+    membership_get,
+)
 
 
 def default_network(currency: str) -> str:
@@ -56,6 +64,28 @@ def address_allocate(*, merchant: Merchant, currency: str) -> DerivedAddress:
     return derive_address(coin=coin, network=network, extended_key=extended_key, index=index)
 
 
+def address_allocate_for_writer(*, user, merchant_id, currency: str) -> tuple[Membership, DerivedAddress] | None:
+    """`address_allocate` on the merchant `merchant_id` names, in one statement with the check that `user` may create
+    invoices there, which also reads the merchant and the membership (`merchants.selectors`): a new invoice needs no
+    round trip of its own for them. None when `user` is no writing member or the merchant has no `currency` wallet:
+    nothing was allocated then, and `merchants.selectors.writing_membership_get` tells which."""
+    coin = coin_get(currency)
+    params = member_params(user=user, merchant_id=merchant_id)
+    if connection.vendor != "postgresql":  # SQLite's RETURNING cannot name the tables an UPDATE joins
+        membership = membership_get(user=user, merchant_id=merchant_id)
+        if not membership.can_write or not Wallet.objects.filter(merchant=membership.merchant, currency=coin.code).exists():
+            return None
+        return membership, address_allocate(merchant=membership.merchant, currency=coin.code)
+    with connection.cursor() as cursor:
+        prepared.execute(cursor, _ALLOCATE_FOR_WRITER_SQL, [coin.code, *params, *WRITE_ROLES])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    index, network, extended_key = row[:3]
+    membership = membership_from_row(user=user, row=row[3:])
+    return membership, derive_address(coin=coin, network=network, extended_key=extended_key, index=index)
+
+
 def address_release(*, merchant: Merchant, currency: str, index: int) -> bool:
     """Give back an index that `address_allocate` took outside a transaction for an invoice that was not written.
 
@@ -78,6 +108,12 @@ _WALLET_TABLE = connection.ops.quote_name(Wallet._meta.db_table)
 _ALLOCATE_SQL = (
     f"UPDATE {_WALLET_TABLE} SET next_index = next_index + 1 WHERE merchant_id = %s AND currency = %s "
     "RETURNING next_index - 1, network, extended_public_key"
+)
+_ALLOCATE_FOR_WRITER_SQL = (
+    f"UPDATE {_WALLET_TABLE} wallet SET next_index = wallet.next_index + 1 FROM {MEMBER_TABLES} "
+    f"WHERE wallet.merchant_id = merchant.id AND wallet.currency = %s AND {MEMBER_CONDITION} "
+    f"AND membership.role IN ({', '.join(['%s'] * len(WRITE_ROLES))}) "
+    f"RETURNING wallet.next_index - 1, wallet.network, wallet.extended_public_key, {MEMBER_COLUMNS}"
 )
 
 

@@ -32,7 +32,7 @@ from invoices.selectors import (
     invoice_totals_by,
     invoices_with_detail,
 )
-from invoices.services import addresses_given_back_on_failure, invoice_new_write, payment_option_create
+from invoices.services import address_take, addresses_given_back_on_failure, invoice_new_write, payment_option_create
 from invoices.state import TRANSITIONS, invoice_record_opened, invoice_transition
 from rates.errors import UnknownFiat
 from rates.fiat import fiat_get
@@ -121,9 +121,12 @@ def anypay_invoice_create(*, merchant, request: AnypayInvoiceRequest) -> Invoice
     insert = RowsInsert().add(invoice)
     offered = ", ".join(f"{coin.format(due[coin.code])} {coin.code}" for coin in coins)
     invoice_record_opened(invoice=invoice, reason=f"{request.amount_text} {fiat.code} payable as {offered}", insert=insert)
-    with addresses_given_back_on_failure(merchant, insert) as options:
-        for coin in coins:
-            options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code], insert=insert))
+    with addresses_given_back_on_failure(merchant, insert) as taken:
+        options = [
+            payment_option_create(invoice=invoice, coin=coin, amount_due=due[coin.code], insert=insert,
+                                  address=address_take(merchant=merchant, coin=coin, taken=taken))
+            for coin in coins
+        ]
         invoice_new_write(invoice, options=options, insert=insert)
     return invoice
 

@@ -19,10 +19,10 @@ from invoices.models import ECHOED_TEXT_FIELDS, Invoice, Status
 from invoices.schema import ErrorDocument, InvoiceDocument, InvoiceSearchDocument
 from invoices.selectors import InvoiceFilters, invoice_get, invoice_search
 from invoices import lifecycle
-from invoices.services import InvoiceRequest, idempotent_call, invoice_create
+from invoices.services import InvoiceRequest, idempotent_call, invoice_create, invoice_create_as_writer
 from merchants import scopes
 from merchants.permissions import TokenHasAnyScope
-from merchants.selectors import membership_get, merchant_ids_for_user
+from merchants.selectors import membership_get, merchant_ids_for_user, writing_membership_get
 
 URL_FIELDS = ("callback_url", "redirect_url")
 LONG_TEXT_FIELDS = ("data", "item_description")
@@ -183,9 +183,14 @@ class MerchantInvoicesApi(APIView):
         '(`type: "bill"` without `price_currency`) that waits for the customer to choose a currency.',
     )
     def post(self, request, merchant_id):
-        membership = membership_get(user=request.user, merchant_id=merchant_id)
-        if not membership.can_write:
-            raise PermissionDenied("your role at this merchant may not create invoices")
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            body = self._checked(request, merchant_id)
+            invoice = invoice_create_as_writer(user=request.user, merchant_id=merchant_id, request=body.to_request())
+            return self._created(request, invoice_output(invoice))
+        membership = writing_membership_get(user=request.user, merchant_id=merchant_id)
+        if not key.strip() or len(key) > 255:
+            raise serializers.ValidationError({"Idempotency-Key": ["must be 1 to 255 characters"]})
         data = _request_object(request)
 
         def produce():
@@ -194,20 +199,29 @@ class MerchantInvoicesApi(APIView):
             invoice = invoice_create(merchant=membership.merchant, request=body.to_request())
             return 201, invoice_output(invoice), invoice
 
-        key = request.headers.get("Idempotency-Key")
-        replayed = False
-        if key is None:
-            status, body, _invoice = produce()
-        else:
-            if not key.strip() or len(key) > 255:
-                raise serializers.ValidationError({"Idempotency-Key": ["must be 1 to 255 characters"]})
-            status, body, replayed = idempotent_call(
-                merchant=membership.merchant, key=key, fingerprint=_fingerprint(request, data), produce=produce
-            )
-        response = Response(body, status=status, headers={"Location": _invoice_location(request, body["id"])})
+        status, output, replayed = idempotent_call(
+            merchant=membership.merchant, key=key, fingerprint=_fingerprint(request, data), produce=produce
+        )
+        response = self._created(request, output, status=status)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+    @staticmethod
+    def _checked(request, merchant_id) -> InvoiceCreateInput:
+        """The request's body, validated; a user who may not create invoices at the merchant is refused (404, 403)
+        before the body is."""
+        try:
+            body = InvoiceCreateInput(data=_request_object(request))
+            body.is_valid(raise_exception=True)
+        except (ParseError, serializers.ValidationError):
+            writing_membership_get(user=request.user, merchant_id=merchant_id)
+            raise
+        return body
+
+    @staticmethod
+    def _created(request, output: dict, status: int = 201) -> Response:
+        return Response(output, status=status, headers={"Location": _invoice_location(request, output["id"])})
 
 
 def _writable_merchant_ids(request) -> list:

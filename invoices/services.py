@@ -10,14 +10,16 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.utils import timezone
 
 from chain.currencies import Coin, coin_get
+from chain.derivation import DerivedAddress
 from chain.errors import NoWallet, UnknownCurrency
 from chain.selectors import wallet_currencies
-from chain.services import address_allocate, address_release
+from chain.services import address_allocate, address_allocate_for_writer, address_release
 from config.rows import RowsInsert, rows_insert
 from invoices.callbacks import CREATED, callback_emit
 from invoices.errors import IdempotencyConflict, InvoiceInputError
 from invoices.models import IdempotencyKey, Invoice, InvoiceType, PaymentOption, Status
 from invoices.state import invoice_record_opened
+from merchants.selectors import writing_membership_get
 from rates.errors import UnknownFiat
 from rates.fiat import Fiat, fiat_get
 from rates.selectors import price_in_base_units, quote_get
@@ -41,16 +43,9 @@ class InvoiceRequest:
 
 def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
     """Creates a priced, addressed invoice (or an unpriced bill) with its timeline entry, all or nothing."""
-    fiat = _fiat(request)
-    _check_amount(request, fiat)
-    _check_callback_url(request.echoed.get("callback_url"))
-    is_bill = _invoice_type(request) == InvoiceType.BILL
+    fiat, is_bill = _request_checked(request)
     # An invoice's wallet is checked by the address allocation itself; only a bill lists every wallet.
     accepted = wallet_currencies(merchant=merchant) if is_bill else None
-
-    # The invoice goes in with its timeline entry, options and callback as one insert, atomic by itself: outside
-    # the caller's transaction it needs no BEGIN or COMMIT of its own, and the wallet stays locked for the
-    # allocation's statement only.
     if is_bill and not request.price_currency:
         if not accepted:
             raise InvoiceInputError("type", "this merchant has no wallet yet, so a bill could not be paid in any currency")
@@ -60,20 +55,56 @@ def invoice_create(*, merchant, request: InvoiceRequest) -> Invoice:
         invoice_record_opened(invoice=invoice, reason="bill created; waiting for the customer to choose a currency", insert=insert)
         invoice_new_write(invoice, options=[], insert=insert)
         return invoice
-
     coin = _coin(request, accepted)
-    invoice = _invoice_new(merchant, request, status=Status.UNPAID, is_bill=is_bill)
-    invoice.valid_bill_payment_currencies = accepted if is_bill else None
-    invoice_price_set(invoice, coin=coin, fiat=fiat, confirmations_required=request.confirmations_required)
-    insert = RowsInsert().add(invoice)
-    invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}", insert=insert)
-    with addresses_given_back_on_failure(merchant, insert) as options:
-        try:
-            options.append(payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units, insert=insert))
-        except NoWallet:
-            raise InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into") from None
-        invoice_new_write(invoice, options=options, insert=insert)
+    return _priced_create(merchant, request, fiat=fiat, coin=coin, accepted=accepted if is_bill else None)
+
+
+def invoice_create_as_writer(*, user, merchant_id, request: InvoiceRequest) -> Invoice:
+    """`invoice_create` for a user who names the merchant by id. A user who may not create invoices there is refused
+    before anything in the request is (404 for a merchant that is not theirs, 403 for a viewer). A plain invoice's
+    address is allocated by the statement that checks this (`chain.services.address_allocate_for_writer`)."""
+    try:
+        fiat, is_bill = _request_checked(request)
+        coin = None if is_bill else _coin(request, None)
+    except InvoiceInputError:
+        writing_membership_get(user=user, merchant_id=merchant_id)
+        raise
+    if coin is None:
+        return invoice_create(merchant=writing_membership_get(user=user, merchant_id=merchant_id).merchant, request=request)
+    allocated = address_allocate_for_writer(user=user, merchant_id=merchant_id, currency=coin.code)
+    if allocated is None:
+        writing_membership_get(user=user, merchant_id=merchant_id)
+        raise _no_wallet(coin)
+    membership, address = allocated
+    return _priced_create(membership.merchant, request, fiat=fiat, coin=coin, accepted=None, address=address)
+
+
+def _priced_create(merchant, request: InvoiceRequest, *, fiat: Fiat, coin: Coin, accepted: list[str] | None,
+                   address: DerivedAddress | None = None) -> Invoice:
+    """An invoice (or a bill created with its currency) priced in `coin`, paid to `address` if one was allocated
+    for it already. Its rows go in as one insert, atomic by itself: outside the caller's transaction it needs no
+    BEGIN or COMMIT of its own, and the wallet stays locked for the allocation's statement only."""
+    insert = RowsInsert()
+    with addresses_given_back_on_failure(merchant, insert) as taken:
+        if address is not None:
+            taken.append((coin.code, address))
+        invoice = _invoice_new(merchant, request, status=Status.UNPAID, is_bill=accepted is not None)
+        invoice.valid_bill_payment_currencies = accepted
+        invoice_price_set(invoice, coin=coin, fiat=fiat, confirmations_required=request.confirmations_required)
+        insert.add(invoice)
+        invoice_record_opened(invoice=invoice, reason=f"priced at {invoice.inverse_spot_rate} {fiat.code}/{coin.code}", insert=insert)
+        if address is None:
+            try:
+                address = address_take(merchant=merchant, coin=coin, taken=taken)
+            except NoWallet:
+                raise _no_wallet(coin) from None
+        option = payment_option_create(invoice=invoice, coin=coin, amount_due=invoice.price_base_units, insert=insert, address=address)
+        invoice_new_write(invoice, options=[option], insert=insert)
     return invoice
+
+
+def _no_wallet(coin: Coin) -> InvoiceInputError:
+    return InvoiceInputError("price_currency", f"this merchant has no {coin.code} wallet to be paid into")
 
 
 def invoice_new_write(invoice: Invoice, *, options: list[PaymentOption], insert: RowsInsert) -> None:
@@ -85,26 +116,35 @@ def invoice_new_write(invoice: Invoice, *, options: list[PaymentOption], insert:
 
 
 @contextmanager
-def addresses_given_back_on_failure(merchant, insert: RowsInsert) -> Iterator[list[PaymentOption]]:
-    """Collects the options allocated in the block for the invoice that `insert` writes; if the block fails before
-    that insert has written the rows, their indexes go back to the wallets (`chain.services.address_release`).
+def addresses_given_back_on_failure(merchant, insert: RowsInsert) -> Iterator[list[tuple[str, DerivedAddress]]]:
+    """Collects, as (currency, address), the addresses allocated in the block for the invoice that `insert` writes
+    (`address_take` records them); if the block fails before that insert has written the rows, their indexes go back
+    to the wallets (`chain.services.address_release`).
 
     Once the rows are written, nothing is given back, whatever fails after (the deliveries' queueing runs then).
     A lost connection or an interrupt keeps them too: whether the insert committed is then unknown, and an index
     is never handed out twice."""
-    options: list[PaymentOption] = []
+    taken: list[tuple[str, DerivedAddress]] = []
     try:
-        yield options
+        yield taken
     except (OperationalError, InterfaceError):
         raise
     except Exception:
         if not insert.written:
-            for option in reversed(options):
+            for currency, address in reversed(taken):
                 try:
-                    address_release(merchant=merchant, currency=option.currency, index=option.derivation_index)
+                    address_release(merchant=merchant, currency=currency, index=address.index)
                 except DatabaseError:
-                    logger.exception("could not give back index %s of the %s wallet", option.derivation_index, option.currency)
+                    logger.exception("could not give back index %s of the %s wallet", address.index, currency)
         raise
+
+
+def address_take(*, merchant, coin: Coin, taken: list[tuple[str, DerivedAddress]]) -> DerivedAddress:
+    """The merchant's next `coin` address, recorded in `taken` (from `addresses_given_back_on_failure`) as soon as
+    it is allocated. Raises NoWallet."""
+    address = address_allocate(merchant=merchant, currency=coin.code)
+    taken.append((coin.code, address))
+    return address
 
 
 def invoice_price_set(invoice: Invoice, *, coin: Coin, fiat: Fiat, confirmations_required: int | None) -> None:
@@ -142,9 +182,11 @@ def _invoice_new(merchant, request: InvoiceRequest, *, status: str, is_bill: boo
     return invoice
 
 
-def payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int, insert: RowsInsert | None = None) -> PaymentOption:
-    """Allocates the option's address now; its row joins `insert` when given, else is inserted at once."""
-    derived = address_allocate(merchant=invoice.merchant, currency=coin.code)
+def payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int, insert: RowsInsert | None = None,
+                          address: DerivedAddress | None = None) -> PaymentOption:
+    """The option paid to `address`, or else to an address allocated now; its row joins `insert` when given, else is
+    inserted at once."""
+    derived = address or address_allocate(merchant=invoice.merchant, currency=coin.code)
     option = PaymentOption(
         invoice=invoice,
         merchant_id=invoice.merchant_id,
@@ -159,6 +201,15 @@ def payment_option_create(*, invoice: Invoice, coin: Coin, amount_due: int, inse
     )
     rows_insert(option, into=insert)
     return option
+
+
+def _request_checked(request: InvoiceRequest) -> tuple[Fiat, bool]:
+    """The checks that need no merchant: the price, its currency, the callback URL and the type. Returns the price's
+    currency and whether the request is for a bill."""
+    fiat = _fiat(request)
+    _check_amount(request, fiat)
+    _check_callback_url(request.echoed.get("callback_url"))
+    return fiat, _invoice_type(request) == InvoiceType.BILL
 
 
 def _fiat(request: InvoiceRequest) -> Fiat:

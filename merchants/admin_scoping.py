@@ -16,10 +16,9 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 from django.urls import reverse
 
-from merchants.models import Membership, Merchant, Role, User
+from merchants.models import WRITE_ROLES, Membership, Merchant, Role, User
 
 EVERY_ROLE = tuple(Role)
-WRITE_ROLES = (Role.OWNER, Role.ADMIN)
 
 
 def member_roles(request: HttpRequest) -> dict[uuid.UUID, str]:

@@ -65,6 +65,10 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+# The roles that may change a merchant's data and create its invoices; viewers only read.
+WRITE_ROLES = (Role.OWNER, Role.ADMIN)
+
+
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
@@ -79,7 +83,7 @@ class Membership(models.Model):
 
     @property
     def can_write(self) -> bool:
-        return self.role in (Role.OWNER, Role.ADMIN)
+        return self.role in WRITE_ROLES
 
 
 class ApiKey(models.Model):

@@ -2,6 +2,7 @@ import uuid
 from functools import cache
 
 from django.db import connection
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from config import prepared
@@ -46,6 +47,14 @@ def membership_get(*, user, merchant_id) -> Membership:
     if row is None:
         raise Http404("merchant not found")
     return membership_from_row(user=user, row=row)
+
+
+def writing_membership_get(*, user, merchant_id) -> Membership:
+    """`membership_get` for a change: a member whose role only reads is refused (403)."""
+    membership = membership_get(user=user, merchant_id=merchant_id)
+    if not membership.can_write:
+        raise PermissionDenied("your role at this merchant may only read")
+    return membership
 
 
 def member_params(*, user, merchant_id) -> list:

@@ -6,12 +6,13 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
+from chain.models import Wallet
 from invoices.models import Invoice
 from merchants.models import Membership, Role
 
 
-def create_for(tenant, token=None):
-    body = {"price_currency": "BTC", "base_price": "5.00", "base_price_currency": "USD"}
+def create_for(tenant, token=None, body=None):
+    body = body or {"price_currency": "BTC", "base_price": "5.00", "base_price_currency": "USD"}
     return tenant.client(token).post(
         f"/api/v1/merchants/{tenant.merchant.id}/invoices", data=json.dumps(body), content_type="application/json"
     )
@@ -33,6 +34,21 @@ def test_a_merchant_cannot_see_another_merchants_profile(alice, bob):
 
 def test_a_merchant_cannot_create_invoices_for_another(alice, bob, rates):
     response = create_for(bob, token=alice.token)
+
+    assert response.status_code == 404
+    assert Invoice.objects.count() == 0
+    assert Wallet.objects.get(merchant=bob.merchant, currency="BTC").next_index == 0
+
+
+@pytest.mark.parametrize("body", [
+    {"price_currency": "BTC", "base_price": "-1", "base_price_currency": "USD"},
+    {"price_currency": "DOGE", "base_price": "5", "base_price_currency": "USD"},
+    {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "type": "bill"},
+    {"base_price": "5"},
+])
+def test_another_merchants_invoice_is_404_whatever_the_body_says(alice, bob, rates, body):
+    """Not 422: a complaint about the body (a wallet the merchant lacks, say) would tell a stranger about it."""
+    response = create_for(bob, token=alice.token, body=body)
 
     assert response.status_code == 404
     assert Invoice.objects.count() == 0
@@ -140,4 +156,6 @@ def test_a_viewer_member_may_read_but_not_create_or_change(alice, rates, django_
     assert api.get(f"/api/v1/merchants/{alice.merchant.id}").status_code == 200
     assert api.patch(f"/api/v1/merchants/{alice.merchant.id}", {"city": "Oslo"}, format="json").status_code == 403
     assert create_for(alice, token=token).status_code == 403
+    assert create_for(alice, token=token, body={"base_price": "-1"}).status_code == 403
     assert Invoice.objects.count() == 0
+    assert Wallet.objects.get(merchant=alice.merchant, currency="BTC").next_index == 0

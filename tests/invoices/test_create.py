@@ -271,6 +271,7 @@ def test_unknown_fields_and_client_sent_rates_are_ignored(alice, rates):
     assert "favourite_colour" not in body
 
 
+@pytest.mark.django_db(transaction=True)  # as in production: the index is taken outside any transaction
 def test_a_stale_rate_refuses_the_sale_with_503_and_writes_nothing(alice, rates):
     from datetime import timedelta
 
@@ -283,6 +284,7 @@ def test_a_stale_rate_refuses_the_sale_with_503_and_writes_nothing(alice, rates)
     assert response.status_code == 503
     assert response.json() == {"status": 503, "message": "no fresh spot rate for BTC/USD"}
     assert Invoice.objects.count() == 0
+    assert Wallet.objects.get(merchant=alice.merchant, currency="BTC").next_index == 0
 
 
 def test_the_same_idempotency_key_and_body_returns_the_first_invoice(alice, rates):
