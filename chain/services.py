@@ -52,11 +52,13 @@ def address_allocate(*, merchant: Merchant, currency: str) -> DerivedAddress:
     The guarded UPDATE row-locks the wallet, so concurrent allocations queue and never share an index. Inside the
     caller's `transaction.atomic()` the lock lasts until the caller commits and a rollback gives the index back.
     Outside one the index is taken at once and the lock lasts that one statement; a caller whose invoice is then not
-    written gives the index back with `address_release`. Raises NoWallet if the merchant has no wallet for `currency`.
+    written gives the index back with `address_release`. That statement commits without waiting for the disk: the
+    invoice's own commit, later on the same connection, makes it durable too, and an index lost in a crash before
+    then was never handed out. Raises NoWallet if the merchant has no wallet for `currency`.
     """
     coin = coin_get(currency)
     with connection.cursor() as cursor:
-        prepared.execute(cursor, _ALLOCATE_SQL, [_merchant_key(merchant), coin.code])
+        prepared.execute(cursor, _ALLOCATE_SQL, [_merchant_key(merchant), coin.code], wait_for_disk=False)
         row = cursor.fetchone()
     if row is None:
         raise NoWallet(coin.code)
@@ -77,7 +79,7 @@ def address_allocate_for_writer(*, user, merchant_id, currency: str) -> tuple[Me
             return None
         return membership, address_allocate(merchant=membership.merchant, currency=coin.code)
     with connection.cursor() as cursor:
-        prepared.execute(cursor, _ALLOCATE_FOR_WRITER_SQL, [coin.code, *params, *WRITE_ROLES])
+        prepared.execute(cursor, _ALLOCATE_FOR_WRITER_SQL, [coin.code, *params, *WRITE_ROLES], wait_for_disk=False)
         row = cursor.fetchone()
     if row is None:
         return None

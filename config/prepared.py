@@ -14,21 +14,28 @@ _names: dict[str, tuple[str, str]] = {}
 _PLACEHOLDER = re.compile(r"%%|%s")
 
 
-def execute(cursor, sql: str, params: list | tuple) -> None:
-    """`cursor.execute(sql, params)`, prepared on the cursor's connection the first time it runs there."""
+def execute(cursor, sql: str, params: list | tuple, *, wait_for_disk: bool = True) -> None:
+    """`cursor.execute(sql, params)`, prepared on the cursor's connection the first time it runs there.
+
+    `wait_for_disk=False` lets a statement run outside a transaction commit without waiting for its record to reach
+    the disk (`synchronous_commit` off for that statement alone). Only for a write that the next durable commit of
+    the same session makes durable too (the log is written in order) and whose loss in a crash before then does no
+    harm."""
     connection = cursor.db
-    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+    if connection.vendor != "postgresql":
         cursor.execute(sql, params)
+        return
+    asynchronous = "" if wait_for_disk or connection.in_atomic_block else "SET LOCAL synchronous_commit TO OFF; "
+    if not settings.DATABASE_PREPARED_STATEMENTS:
+        cursor.execute(asynchronous + sql, params)
         return
     name, prepare = _prepared_form(sql)
     prepared = connection.__dict__.setdefault("prepared_statements", set())
     if name not in prepared:
         cursor.execute(prepare)
         prepared.add(name)
-    if params:
-        cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-    else:
-        cursor.execute(f"EXECUTE {name}")
+    arguments = f"({', '.join(['%s'] * len(params))})" if params else ""
+    cursor.execute(f"{asynchronous}EXECUTE {name}{arguments}", params)
 
 
 def _prepared_form(sql: str) -> tuple[str, str]:
