@@ -75,9 +75,12 @@ def address_allocate_for_writer(*, user, merchant_id, currency: str) -> tuple[Me
     params = member_params(user=user, merchant_id=merchant_id)
     if connection.vendor != "postgresql":  # SQLite's RETURNING cannot name the tables an UPDATE joins
         membership = membership_get(user=user, merchant_id=merchant_id)
-        if not membership.can_write or not Wallet.objects.filter(merchant=membership.merchant, currency=coin.code).exists():
+        if not membership.can_write:
             return None
-        return membership, address_allocate(merchant=membership.merchant, currency=coin.code)
+        try:
+            return membership, address_allocate(merchant=membership.merchant, currency=coin.code)
+        except NoWallet:
+            return None
     with connection.cursor() as cursor:
         prepared.execute(cursor, _ALLOCATE_FOR_WRITER_SQL, [coin.code, *params, *WRITE_ROLES], wait_for_disk=False)
         row = cursor.fetchone()

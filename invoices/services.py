@@ -81,8 +81,8 @@ def invoice_create_as_writer(*, user, merchant_id, request: InvoiceRequest) -> I
 
 def _priced_create(merchant, request: InvoiceRequest, *, fiat: Fiat, coin: Coin, accepted: list[str] | None,
                    address: DerivedAddress | None = None) -> Invoice:
-    """An invoice (or a bill created with its currency) priced in `coin`, paid to `address` if one was allocated
-    for it already. Its rows go in as one insert, atomic by itself: outside the caller's transaction it needs no
+    """An invoice priced in `coin`, or a bill created with its currency when `accepted` lists the bill's
+    currencies; paid to `address` if one was allocated for it already. Its rows go in as one insert, atomic by itself: outside the caller's transaction it needs no
     BEGIN or COMMIT of its own, and the wallet stays locked for the allocation's statement only."""
     insert = RowsInsert()
     with addresses_given_back_on_failure(merchant, insert) as taken:
