@@ -20,7 +20,7 @@ from invoices.errors import IdempotencyConflict, InvoiceInputError
 from invoices.models import IdempotencyKey, Invoice, InvoiceType, PaymentOption, Status
 from invoices.state import invoice_record_opened
 from merchants.selectors import writing_membership_get
-from rates.errors import UnknownFiat
+from rates.errors import RateUnavailable, UnknownFiat
 from rates.fiat import Fiat, fiat_get
 from rates.selectors import price_in_base_units, quote_get
 from webhooks.safe_http import url_refusal
@@ -66,7 +66,11 @@ def invoice_create_as_writer(*, user, merchant_id, request: InvoiceRequest) -> I
     try:
         fiat, is_bill = _request_checked(request)
         coin = None if is_bill else _coin(request, None)
-    except InvoiceInputError:
+        if coin is not None:
+            # Without a fresh rate the sale is refused before an address is taken: giving an index back fails
+            # once a concurrent create has passed it, and retried requests would leave a long gap in the wallet.
+            quote_get(crypto=coin.code, fiat=fiat.code)
+    except (InvoiceInputError, RateUnavailable):
         writing_membership_get(user=user, merchant_id=merchant_id)
         raise
     if coin is None:

@@ -287,6 +287,25 @@ def test_a_stale_rate_refuses_the_sale_with_503_and_writes_nothing(alice, rates)
     assert Wallet.objects.get(merchant=alice.merchant, currency="BTC").next_index == 0
 
 
+def test_a_stale_rate_refuses_the_sale_before_any_address_is_taken(alice, rates):
+    """Giving an index back fails once a concurrent create has passed it, so a sale refused for its rate must not
+    take one: here any change to a wallet fails at the database, which would turn the 503 into a 500."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    SpotRate.objects.update(fetched_at=timezone.now() - timedelta(seconds=settings.RATES_MAX_AGE_SECONDS + 5))
+    with connection.cursor() as cursor:  # dropped with the test's transaction
+        cursor.execute("CREATE FUNCTION refuse_wallet_change() RETURNS trigger LANGUAGE plpgsql AS "
+                       "$$ BEGIN RAISE EXCEPTION 'a wallet changed'; END $$")
+        cursor.execute("CREATE TRIGGER refuse_wallet_change BEFORE UPDATE ON chain_wallet "
+                       "FOR EACH ROW EXECUTE FUNCTION refuse_wallet_change()")
+
+    response = create(alice, {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD"})
+
+    assert response.status_code == 503
+
+
 def test_the_same_idempotency_key_and_body_returns_the_first_invoice(alice, rates):
     body = {"price_currency": "BTC", "base_price": "5", "base_price_currency": "USD", "order_id": "A1"}
 
