@@ -7,11 +7,13 @@ import hashlib
 import re
 
 from django.conf import settings
+from django.db import NotSupportedError
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
 _names: dict[str, tuple[str, str]] = {}
 _PLACEHOLDER = re.compile(r"%%|%s")
+_FEATURE_NOT_SUPPORTED = "0A000"
 
 
 def execute(cursor, sql: str, params: list | tuple, *, wait_for_disk: bool = True) -> None:
@@ -30,12 +32,28 @@ def execute(cursor, sql: str, params: list | tuple, *, wait_for_disk: bool = Tru
         cursor.execute(asynchronous + sql, params)
         return
     name, prepare = _prepared_form(sql)
-    prepared = connection.__dict__.setdefault("prepared_statements", set())
-    if name not in prepared:
-        cursor.execute(prepare)
-        prepared.add(name)
+    # name -> True when prepared on this connection, False when prepared but outdated by a schema change.
+    statements = connection.__dict__.setdefault("prepared_statements", {})
     arguments = f"({', '.join(['%s'] * len(params))})" if params else ""
-    cursor.execute(f"{asynchronous}EXECUTE {name}{arguments}", params)
+    for attempt in (1, 2):
+        if statements.get(name) is False:
+            cursor.execute(f"DEALLOCATE {name}")
+            del statements[name]
+        if name not in statements:
+            cursor.execute(prepare)
+            statements[name] = True
+        try:
+            cursor.execute(f"{asynchronous}EXECUTE {name}{arguments}", params)
+            return
+        except NotSupportedError as exc:
+            # A migration changed the type of a column the statement returns: PostgreSQL refuses the plan it cached
+            # ("cached plan must not change result type") and the statement is prepared anew. Inside a transaction,
+            # which that error has aborted, only the next call can.
+            if getattr(exc.__cause__, "pgcode", None) != _FEATURE_NOT_SUPPORTED:
+                raise
+            statements[name] = False
+            if attempt == 2 or connection.in_atomic_block:
+                raise
 
 
 def _prepared_form(sql: str) -> tuple[str, str]:
@@ -49,4 +67,4 @@ def _prepared_form(sql: str) -> tuple[str, str]:
 
 @receiver(connection_created)
 def _new_connection_has_none(sender, connection, **kwargs) -> None:
-    connection.prepared_statements = set()
+    connection.prepared_statements = {}

@@ -34,6 +34,24 @@ def test_invoices_are_created_on_statements_prepared_once_per_session_and_again_
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_migration_that_changes_a_returned_column_does_not_break_open_connections(alice, rates):
+    """PostgreSQL refuses a prepared statement whose result type a migration changed instead of planning it anew;
+    the connections that prepared it before the deploy must go on working."""
+    alice.invoice_create(BODY)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE merchants_merchant ALTER COLUMN city TYPE varchar(300)")
+    try:
+        invoice = alice.invoice_create(BODY)
+        merchant = alice.client().get(f"/api/v1/merchants/{alice.merchant.id}")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE merchants_merchant ALTER COLUMN city TYPE varchar(255)")
+
+    assert invoice["payment_address"]
+    assert merchant.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
 def test_with_prepared_statements_off_nothing_is_prepared(alice, rates, settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
     connection.close()
