@@ -72,7 +72,6 @@ def address_allocate_for_writer(*, user, merchant_id, currency: str) -> tuple[Me
     round trip of its own for them. None when `user` is no writing member or the merchant has no `currency` wallet:
     nothing was allocated then, and `merchants.selectors.writing_membership_get` tells which."""
     coin = coin_get(currency)
-    params = member_params(user=user, merchant_id=merchant_id)
     if connection.vendor != "postgresql":  # SQLite's RETURNING cannot name the tables an UPDATE joins
         membership = membership_get(user=user, merchant_id=merchant_id)
         if not membership.can_write:
@@ -82,7 +81,8 @@ def address_allocate_for_writer(*, user, merchant_id, currency: str) -> tuple[Me
         except NoWallet:
             return None
     with connection.cursor() as cursor:
-        prepared.execute(cursor, _ALLOCATE_FOR_WRITER_SQL, [coin.code, *params, *WRITE_ROLES], wait_for_disk=False)
+        params = [coin.code, *member_params(user=user, merchant_id=merchant_id), *WRITE_ROLES]
+        prepared.execute(cursor, _ALLOCATE_FOR_WRITER_SQL, params, wait_for_disk=False)
         row = cursor.fetchone()
     if row is None:
         return None
